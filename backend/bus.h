@@ -1,0 +1,57 @@
+/* bus.h — the Redis bus: one publisher and one subscriber connection per
+ * process, never per client.
+ *
+ * Messages from clients are queued in order and PUBLISHed (pipelined) on the
+ * publisher; each stays queued until Redis confirms it. When the publisher
+ * connection is lost, the unconfirmed messages go back to the front of the
+ * queue and are published again after the reconnect (at least once: a message
+ * Redis received just before the connection dropped may be delivered twice).
+ * The queue is bounded in bytes; bus_publish() refuses what does not fit.
+ *
+ * Pub/sub only reaches subscribers that are subscribed at that moment, so
+ * after a reconnect the queue is held back (the "gate") until this process's
+ * subscriber is back and PUBSUB NUMSUB shows as many subscribers as the last
+ * PUBLISH reached — the other backends have resubscribed — or until the
+ * Redis timeout passes. That is how messages sent while Redis restarts reach
+ * every backend, not only the first to reconnect. */
+#ifndef WSCALE_BUS_H
+#define WSCALE_BUS_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../shared/strbuf.h"
+#include "options.h"
+
+/* Called for each message published on the channel, by anyone. */
+typedef void bus_deliver_fn(void *data, const char *payload, size_t len);
+
+struct bus;
+
+/* Creates the bus and starts connecting. NULL if out of memory. */
+struct bus *bus_new(struct ev_loop *loop, const struct backend_options *opt,
+                    bus_deliver_fn *deliver, void *data);
+
+/* Queues a copy of msg for publishing. Returns 0, or -1 if the queue is full
+ * (or memory ran out): the caller refuses the message. */
+int bus_publish(struct bus *b, const uint8_t *msg, size_t len);
+
+/* True when both connections are up and subscribed; otherwise *why says what
+ * is missing. */
+int bus_healthy(const struct bus *b, const char **why);
+
+/* True when nothing waits for Redis that Redis could take now: used at
+ * shutdown to let the last messages go out. */
+int bus_idle(const struct bus *b);
+
+/* Number of messages not yet confirmed by Redis (queued or in flight). */
+size_t bus_pending(const struct bus *b);
+
+/* Appends the bus's Prometheus metrics. */
+void bus_metrics(const struct bus *b, struct strbuf *sb);
+
+/* Closes both connections and frees everything, queued messages included. */
+void bus_free(struct bus *b);
+
+#endif

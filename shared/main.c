@@ -1,0 +1,41 @@
+/* main.c — `wscale MODE ...`: dispatch to a mode. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../backend/backend.h"
+#include "version.h"
+
+static void usage(FILE *out)
+{
+    fputs("Usage: wscale MODE [OPTIONS]\n"
+          "\n"
+          "WebSockets at scale, in one executable.\n"
+          "\n"
+          "Modes:\n"
+          "  backend   a Redis-backed WebSocket group-chat server\n"
+          "  version   print the version\n"
+          "\n"
+          "Run 'wscale MODE --help' for the options of a mode.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *mode = argv[1];
+    if (strcmp(mode, "backend") == 0)
+        return backend_main(argc - 1, argv + 1);
+    if (strcmp(mode, "version") == 0 || strcmp(mode, "--version") == 0 || strcmp(mode, "-V") == 0) {
+        printf("wscale %s\n", WSCALE_VERSION);
+        return 0;
+    }
+    if (strcmp(mode, "help") == 0 || strcmp(mode, "--help") == 0 || strcmp(mode, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "wscale: unknown mode '%s' (expected backend or version; see wscale --help)\n", mode);
+    return 2;
+}

@@ -1,0 +1,39 @@
+/* net.h — addresses, listening and connecting sockets. */
+#ifndef WSCALE_NET_H
+#define WSCALE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct net_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+};
+
+/* Longest "[ipv6]:port" text plus NUL. */
+#define NET_ADDR_STRLEN 64
+
+/* Splits "HOST:PORT", "[IPV6]:PORT", ":PORT" or "*:PORT" into host and port.
+ * An empty host or "*" becomes "0.0.0.0" (all IPv4 addresses, as HAProxy).
+ * Returns 0, or -1 if the text has no valid port or the host does not fit. */
+int net_split_hostport(const char *text, char *host, size_t host_size, uint16_t *port);
+
+/* Resolves host (a numeric address or a name, looked up once, blocking) and
+ * port into *out, preferring IPv4. Returns 0, or -1 with *err set to a static
+ * or gai_strerror() message. */
+int net_resolve(const char *host, uint16_t port, struct net_addr *out, const char **err);
+
+/* Opens a non-blocking listening TCP socket on addr with SO_REUSEADDR (and
+ * SO_REUSEPORT when reuseport is set). Returns the fd, or -1 with errno. */
+int net_listen(const struct net_addr *addr, int backlog, int reuseport);
+
+/* Formats addr as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
+char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size);
+
+int net_set_nonblocking(int fd);
+
+/* Raises the open-files soft limit to the hard limit. Returns the new limit. */
+long net_raise_nofile(void);
+
+#endif
