@@ -317,7 +317,11 @@ static void handle_request(struct session *s, struct http_request *req, uint8_t 
                            size_t rest_len)
 {
     if (!ws_handshake_requested(req)) {
-        status_serve(s, req);
+        struct http_framing framing;
+        if (http_request_check(req, &framing) != 0)
+            respond_error(s, 400, req->error, "");
+        else
+            status_serve(s, req);
         return;
     }
     struct ws_handshake hs;

@@ -339,6 +339,16 @@ int http_request_framing(struct http_request *req, struct http_framing *out)
     return 0;
 }
 
+int http_request_check(struct http_request *req, struct http_framing *framing)
+{
+    size_t hosts = http_header_count(req, "host");
+    if (hosts > 1 || (hosts == 0 && req->minor_version == 1)) {
+        req->error = hosts ? "more than one Host header" : "missing Host header";
+        return -1;
+    }
+    return http_request_framing(req, framing);
+}
+
 const char *http_status_reason(int status)
 {
     switch (status) {

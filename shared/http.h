@@ -65,6 +65,13 @@ struct http_framing {
  * set (answer 400). */
 int http_request_framing(struct http_request *req, struct http_framing *out);
 
+/* The request-level rules a server applies to every head before acting on
+ * it: an HTTP/1.1 request has exactly one Host field (RFC 9112 3.2), an
+ * HTTP/1.0 one at most one, and the body framing is unambiguous (see
+ * http_request_framing(), whose result is stored in *framing). Returns 0, or
+ * -1 with req->error set (answer 400). */
+int http_request_check(struct http_request *req, struct http_framing *framing);
+
 /* ASCII case-insensitive equality of two counted strings. */
 int http_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 

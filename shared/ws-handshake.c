@@ -51,8 +51,9 @@ int ws_handshake_check(struct http_request *req, struct ws_handshake *hs, const 
         *why = "a WebSocket handshake needs HTTP/1.1";
         return 400;
     }
-    if (http_header_count(req, "host") != 1) {
-        *why = "exactly one Host header is required";
+    struct http_framing framing;
+    if (http_request_check(req, &framing) != 0) {
+        *why = req->error;
         return 400;
     }
     if (!http_header_has_token(req, "upgrade", "websocket")) {
@@ -61,11 +62,6 @@ int ws_handshake_check(struct http_request *req, struct ws_handshake *hs, const 
     }
     if (!http_header_has_token(req, "connection", "upgrade")) {
         *why = "missing Connection: Upgrade";
-        return 400;
-    }
-    struct http_framing framing;
-    if (http_request_framing(req, &framing) != 0) {
-        *why = req->error;
         return 400;
     }
     if (framing.chunked || (framing.has_content_length && framing.content_length > 0)) {

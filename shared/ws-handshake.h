@@ -23,8 +23,9 @@ struct ws_handshake {
     size_t origin_len;
 };
 
-/* Checks an upgrade request, in this order: method GET, HTTP/1.1, exactly one
- * Host, Upgrade lists websocket, Connection lists upgrade, no request body,
+/* Checks an upgrade request, in this order: method GET, HTTP/1.1, the
+ * request-level rules of http_request_check() (one Host, unambiguous
+ * framing), Upgrade lists websocket, Connection lists upgrade, no body,
  * exactly one Sec-WebSocket-Version equal to 13, exactly one
  * Sec-WebSocket-Key that is base64 of 16 bytes.
  * Returns 0 and fills hs; or the HTTP status to answer with (400, or 426 when
