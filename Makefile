@@ -6,7 +6,9 @@
 #   make unit            C unit tests only
 #   make integration     integration tests only (real redis-server, real clients)
 
-CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -MMD -MP
@@ -29,12 +31,14 @@ LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit integration setup clean
+.PHONY: all wscale test unit integration setup clean
 all: wscale
 
 # ./wscale is always the last build; SANITIZE=1 builds replace it too.
+# ./wscale is whichever build was asked for last (plain or SANITIZE=1). It is
+# replaced by rename, so rebuilding works while a wscale process runs.
 wscale: $(BUILD)/wscale
-	cp $< $@
+	@cmp -s $< $@ || { cp $< $@.tmp && mv -f $@.tmp $@ && echo "./wscale is $<"; }
 
 $(BUILD)/wscale: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
