@@ -1,0 +1,195 @@
+"""Real processes for integration tests: redis-server and wscale.
+
+Every process is started on a free loopback port, its output goes to a log
+file in the test's temporary directory, and it is stopped by its pid when the
+test ends (see conftest.py). Nothing here fakes a component.
+"""
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+WSCALE = os.environ.get("WSCALE_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "wscale")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Proc:
+    """A child process with a log file, stopped by pid."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                  env=full_env, start_new_session=True)
+        self.pid = self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def send_signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout=10.0):
+        return self.p.wait(timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.alive():
+            os.kill(self.pid, sig)
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.p.wait(timeout=5)
+        self.log.close()
+        return self.p.returncode
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report line in a process's output, or None. With
+    `make test SANITIZE=1` every wscale process runs under ASan and UBSan."""
+    for line in text.splitlines():
+        if any(mark in line for mark in SANITIZER_MARKS):
+            return line
+    return None
+
+
+class Redis:
+    """A private redis-server on a free loopback port, no persistence."""
+
+    def __init__(self, tmp_path, password=None):
+        self.port = free_port()
+        self.tmp_path = tmp_path
+        self.password = password
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}"
+
+    def start(self):
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.tmp_path)]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        self.proc = Proc(argv, str(self.tmp_path / f"redis-{self.port}.log"))
+        wait_until(lambda: port_open(self.port), what=f"redis on port {self.port}")
+
+    def kill(self):
+        """SIGKILL: Redis vanishes without a goodbye."""
+        self.proc.stop(signal.SIGKILL)
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop(signal.SIGTERM)
+
+    def command(self, *args):
+        """Sends one command with a raw socket; returns the raw reply bytes."""
+        parts = [f"*{len(args)}\r\n".encode()]
+        for a in args:
+            a = a.encode() if isinstance(a, str) else a
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            if self.password:
+                s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(self.password), self.password.encode()))
+                s.recv(100)
+            s.sendall(b"".join(parts))
+            return s.recv(65536)
+
+    def numsub(self, channel="livechat"):
+        reply = self.command("PUBSUB", "NUMSUB", channel)
+        return int(reply.split(b"\r\n")[-2][1:])
+
+
+class Backend:
+    """A `wscale backend` process."""
+
+    def __init__(self, tmp_path, args, env=None, wait_healthy=True, port=None):
+        self.port = port or free_port()
+        argv = [WSCALE, "backend", "--listen", f"127.0.0.1:{self.port}"] + list(args)
+        self.proc = Proc(argv, str(tmp_path / f"backend-{self.port}.log"), env=env)
+        self.pid = self.proc.pid
+        wait_until(lambda: port_open(self.port) or not self.proc.alive(),
+                   what=f"backend on port {self.port}")
+        assert self.proc.alive(), self.proc.output()
+        if wait_healthy:
+            wait_until(lambda: self.healthz()[0] == 200, what="backend /healthz 200")
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def http_get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def healthz(self):
+        return self.http_get("/healthz")
+
+    def metrics(self):
+        """Returns the Prometheus samples as {'name{labels}': value}."""
+        status, text = self.http_get("/metrics")
+        assert status == 200
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return samples
+
+    def rss_kib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def output(self):
+        return self.proc.output()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        return self.proc.stop(sig, timeout)
