@@ -20,13 +20,13 @@ int cli_next(struct cli *c, const struct cli_option *options)
         return CLI_END;
 
     const char *arg = c->argv[c->next++];
-    if (strcmp(arg, "--") == 0) {
+    if (!c->options_done && strcmp(arg, "--") == 0) {
+        c->options_done = 1;
         if (c->next >= c->argc)
             return CLI_END;
-        c->value = c->argv[c->next++];
-        return CLI_POSITIONAL;
+        arg = c->argv[c->next++];
     }
-    if (arg[0] != '-' || arg[1] == '\0') {
+    if (c->options_done || arg[0] != '-' || arg[1] == '\0') {
         c->value = arg;
         return CLI_POSITIONAL;
     }

@@ -21,6 +21,7 @@ struct cli {
     int argc;
     char **argv;
     int next;            /* index of the next argument to look at */
+    int options_done;    /* "--" was seen: every later argument is positional */
     const char *value;   /* value of the option just returned, or the positional */
     const char *option;  /* the option as written, for messages ("--listen") */
     char error[160];     /* set when CLI_ERROR is returned */
