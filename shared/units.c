@@ -16,7 +16,7 @@ static const char *read_digits(const char *text, uint64_t max, uint64_t *value)
     uint64_t v = 0;
     while (*p >= '0' && *p <= '9') {
         uint64_t d = (uint64_t)(*p - '0');
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return NULL;
         v = v * 10 + d;
         p++;
