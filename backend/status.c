@@ -70,7 +70,7 @@ static void write_metrics(const struct backend *be, struct strbuf *sb)
 void status_serve(struct session *s, const struct http_request *req)
 {
     const struct backend *be = s->be;
-    int head_only = http_token_eq(req->method, req->method_len, "HEAD");
+    int head_only = http_method_is(req, "HEAD");
     size_t path_len = req->target_len;
     const char *q = memchr(req->target, '?', req->target_len);
     if (q)
@@ -83,7 +83,7 @@ void status_serve(struct session *s, const struct http_request *req)
         session_respond(s, 404, TEXT, "", body, sizeof(body) - 1, head_only);
         return;
     }
-    if (!head_only && !http_token_eq(req->method, req->method_len, "GET")) {
+    if (!head_only && !http_method_is(req, "GET")) {
         static const char body[] = "method not allowed\n";
         session_respond(s, 405, TEXT, "Allow: GET, HEAD\r\n", body, sizeof(body) - 1, 0);
         return;

@@ -339,6 +339,12 @@ int http_request_framing(struct http_request *req, struct http_framing *out)
     return 0;
 }
 
+int http_method_is(const struct http_request *req, const char *method)
+{
+    size_t n = strlen(method);
+    return req->method_len == n && memcmp(req->method, method, n) == 0;
+}
+
 int http_request_check(struct http_request *req, struct http_framing *framing)
 {
     size_t hosts = http_header_count(req, "host");

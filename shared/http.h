@@ -72,6 +72,10 @@ int http_request_framing(struct http_request *req, struct http_framing *out);
  * -1 with req->error set (answer 400). */
 int http_request_check(struct http_request *req, struct http_framing *framing);
 
+/* True if the request's method is exactly `method` (methods are
+ * case-sensitive, RFC 9110 9.1). */
+int http_method_is(const struct http_request *req, const char *method);
+
 /* ASCII case-insensitive equality of two counted strings. */
 int http_caseeq(const char *a, size_t alen, const char *b, size_t blen);
 

@@ -43,7 +43,7 @@ static int key_valid(const char *k, size_t len)
 int ws_handshake_check(struct http_request *req, struct ws_handshake *hs, const char **why)
 {
     memset(hs, 0, sizeof(*hs));
-    if (!http_token_eq(req->method, req->method_len, "GET")) {
+    if (!http_method_is(req, "GET")) {
         *why = "a WebSocket handshake must use GET";
         return 400;
     }
