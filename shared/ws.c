@@ -62,7 +62,8 @@ size_t ws_close_payload(uint8_t out[WS_MAX_CONTROL_PAYLOAD], unsigned code, cons
     size_t n = reason ? strlen(reason) : 0;
     if (n > WS_MAX_CONTROL_PAYLOAD - 2)
         n = WS_MAX_CONTROL_PAYLOAD - 2;
-    memcpy(out + 2, reason, n);
+    if (n > 0)
+        memcpy(out + 2, reason, n);
     return n + 2;
 }
 
