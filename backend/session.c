@@ -206,6 +206,21 @@ void session_free_dead(struct backend *be)
     }
 }
 
+/* Closes an open session whose unsent output went over --max-output.
+ * Whatever it has not started receiving is dropped; a frame it has started
+ * must still be finished for the close frame to parse. Returns 1 if closed. */
+static int close_if_slow(struct session *s)
+{
+    struct backend *be = s->be;
+    if (s->state != SESSION_OPEN || s->out.bytes <= be->opt->max_output)
+        return 0;
+    be->stats.slow_consumer_closes++;
+    log_info("client fd=%d: closed as a slow consumer (%zu bytes unsent)", s->fd, s->out.bytes);
+    outq_drop_unsent(&s->out, &be->outq_pool);
+    session_close(s, WS_CLOSE_POLICY, "slow consumer");
+    return 1;
+}
+
 int session_send(struct session *s, struct rbuf *frame)
 {
     struct backend *be = s->be;
@@ -216,15 +231,8 @@ int session_send(struct session *s, struct rbuf *frame)
         return -1;
     }
     be->stats.messages_out++;
-    if (s->out.bytes > be->opt->max_output) {
-        /* Whatever it has not started receiving is dropped; a frame it has
-         * started must still be finished for the close frame to parse. */
-        be->stats.slow_consumer_closes++;
-        log_info("client fd=%d: closed as a slow consumer (%zu bytes unsent)", s->fd, s->out.bytes);
-        outq_drop_unsent(&s->out, &be->outq_pool);
-        session_close(s, WS_CLOSE_POLICY, "slow consumer");
+    if (close_if_slow(s))
         return -1;
-    }
     schedule_flush(s);
     return 0;
 }
@@ -407,8 +415,12 @@ static void ws_input(struct session *s, uint8_t *buf, size_t len)
             }
             break;
         case WS_EV_PING:
-            if (open)
+            if (open) {
+                /* Pongs count against --max-output: a client that pings
+                 * without reading cannot make them pile up. */
                 queue_own(s, session_frame(WS_OP_PONG, ev.data, ev.len, NULL, 0));
+                close_if_slow(s);
+            }
             break;
         case WS_EV_CLOSE:
             if (open) {

@@ -6,7 +6,7 @@ import threading
 
 import websockets
 
-from wsraw import upgrade_request
+from wsraw import OP_PING, encode_frame, upgrade_request
 
 
 def run(coro, timeout=60):
@@ -120,3 +120,19 @@ def test_1000_concurrent_clients_all_receive_a_broadcast(chat):
         assert chat.metrics()['wscale_connections_open{phase="websocket"}'] == 1000
         await asyncio.gather(*(ws.close() for ws in clients))
     run(main(), timeout=120)
+
+
+def test_ping_flood_from_a_client_that_never_reads_is_closed_as_slow_consumer(backends):
+    """Pongs count against --max-output like any other output."""
+    b = backends("--echo", "--max-message", "4k", "--max-output", "64k")
+    sock = open_raw(b.port, rcvbuf=4096)
+    ping = encode_frame(OP_PING, b"p" * 125)
+    try:
+        for _ in range(80):  # 80 x 500 pings: ~10 MB of pongs, more than kernel buffers
+            sock.sendall(ping * 500)
+            if b.metrics()["wscale_slow_consumer_closes_total"] == 1:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # closed while we were still sending: what we want
+    assert b.metrics()["wscale_slow_consumer_closes_total"] == 1
+    sock.close()
