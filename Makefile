@@ -1,8 +1,9 @@
 # wscale — one executable, built at the repo root.
 #
 #   make                 build ./wscale
-#   make test            install test dependencies, run unit + integration tests
-#   make test SANITIZE=1 the same with AddressSanitizer + UBSan
+#   make test            install test dependencies; run unit + integration tests
+#                        on the optimized build, then again under ASan + UBSan
+#   make test SANITIZE=1 only the sanitized run
 #   make unit            C unit tests only
 #   make integration     integration tests only (real redis-server, real clients)
 
@@ -61,12 +62,19 @@ setup:
 unit: $(UNIT_BINS)
 	@failed=0; for t in $(UNIT_BINS); do $$t || failed=1; done; exit $$failed
 
-integration: wscale
-	WSCALE_BIN=$(CURDIR)/wscale $(PYTHON) -m pytest -q tests/integration
+integration: $(BUILD)/wscale
+	WSCALE_BIN=$(CURDIR)/$(BUILD)/wscale $(PYTHON) -m pytest -q tests/integration
 
+# What CI runs. Under SANITIZE=1 every wscale process the tests start is
+# checked for memory errors, undefined behaviour and leaks at exit.
+ifeq ($(SANITIZE),1)
 test: setup
-	$(MAKE) unit
-	$(MAKE) integration
+	$(MAKE) unit integration
+else
+test: setup
+	$(MAKE) unit integration
+	$(MAKE) unit integration SANITIZE=1
+endif
 
 clean:
 	rm -rf build wscale
