@@ -59,8 +59,9 @@ static void schedule_flush(struct session *s)
     s->be->flush_list = s;
 }
 
-/* Queues bytes that are not chat traffic (handshake answers, control frames):
- * no output limit applies. Takes a new reference to b. */
+/* Queues bytes that are not chat traffic (handshake answers, control
+ * frames); the caller decides whether --max-output applies. Takes a new
+ * reference to b. */
 static void queue_raw(struct session *s, struct rbuf *b)
 {
     if (b == NULL || outq_push(&s->out, &s->be->outq_pool, b) != 0) {

@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -69,14 +68,6 @@ int net_resolve(const char *host, uint16_t port, struct net_addr *out, const cha
     out->len = pick->ai_addrlen;
     freeaddrinfo(res);
     return 0;
-}
-
-int net_set_nonblocking(int fd)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0)
-        return -1;
-    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 int net_listen(const struct net_addr *addr, int backlog, int reuseport)

@@ -31,8 +31,6 @@ int net_listen(const struct net_addr *addr, int backlog, int reuseport);
 /* Formats addr as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
 char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size);
 
-int net_set_nonblocking(int fd);
-
 /* Raises the open-files soft limit to the hard limit. Returns the new limit. */
 long net_raise_nofile(void);
 

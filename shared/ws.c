@@ -85,11 +85,6 @@ void ws_reader_free(struct ws_reader *r)
     r->ctl_len = 0;
 }
 
-int ws_reader_busy(const struct ws_reader *r)
-{
-    return r->state == READER_PAYLOAD || r->hdr_len > 0 || r->msg_opcode != 0;
-}
-
 static size_t fail(struct ws_reader *r, struct ws_event *ev, unsigned code, const char *why,
                    size_t consumed)
 {

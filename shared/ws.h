@@ -107,9 +107,6 @@ void ws_reader_init(struct ws_reader *r, const struct ws_reader_config *cfg);
  * again only reports an error. */
 size_t ws_reader_feed(struct ws_reader *r, uint8_t *buf, size_t len, struct ws_event *ev);
 
-/* True while a message or frame is partly read (the peer owes bytes). */
-int ws_reader_busy(const struct ws_reader *r);
-
 /* Frees what the reader holds. It may be fed again after ws_reader_init(). */
 void ws_reader_free(struct ws_reader *r);
 

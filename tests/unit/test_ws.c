@@ -366,7 +366,6 @@ static void test_single_text_message_is_delivered_in_place(void)
     CHECK_EQ_INT(ev.len, 5);
     CHECK(ev.data == buf + 6); /* unmasked in the caller's buffer */
     CHECK(memcmp(buf + 6, "Hello", 5) == 0);
-    CHECK(!ws_reader_busy(&r));
     CHECK_EQ_INT(ws_reader_feed(&r, buf + n, 0, &ev), 0);
     CHECK_EQ_INT(ev.type, WS_EV_NONE);
     ws_reader_free(&r);
@@ -554,7 +553,6 @@ static void test_fragmented_text_with_ping_and_pong_between_fragments(void)
         CHECK(rec_is(&rs.ev[2], WS_EV_MESSAGE, "Hello, world"));
         CHECK_EQ_INT(rs.ev[2].opcode, WS_OP_TEXT);
     }
-    CHECK(!ws_reader_busy(&r));
     recs_free(&rs);
     ws_reader_free(&r);
 }
@@ -576,28 +574,6 @@ static void test_zero_length_final_frame_ends_a_fragmented_message(void)
     n += client_frame(buf + n, 0, WS_OP_TEXT, "Hello", 5);
     n += client_frame(buf + n, 1, WS_OP_CONT, NULL, 0);
     check_single(&server_cfg, buf, n, WS_EV_MESSAGE, "Hello");
-}
-
-static void test_busy_while_a_message_is_open(void)
-{
-    uint8_t buf[64];
-    size_t a = client_frame(buf, 0, WS_OP_TEXT, "ab", 2);
-    size_t b = client_frame(buf + a, 1, WS_OP_CONT, "cd", 2);
-    struct ws_reader r;
-    ws_reader_init(&r, &server_cfg);
-    struct recs rs = { 0 };
-    CHECK(!ws_reader_busy(&r));
-    feed_read(&r, buf, 1, &rs);
-    CHECK(ws_reader_busy(&r)); /* half a header */
-    feed_read(&r, buf + 1, a - 1, &rs);
-    CHECK(ws_reader_busy(&r)); /* a fragmented message is open */
-    feed_read(&r, buf + a, b, &rs);
-    CHECK(!ws_reader_busy(&r));
-    CHECK_EQ_INT(rs.n, 1);
-    if (rs.n == 1)
-        CHECK(rec_is(&rs.ev[0], WS_EV_MESSAGE, "abcd"));
-    recs_free(&rs);
-    ws_reader_free(&r);
 }
 
 /* ---- reader: close frames ---- */
@@ -919,7 +895,6 @@ static void test_fragments_over_max_message_are_1009(void)
     feed_copy(&r, buf, n, &rs);
     feed_copy(&r, rest_ok, sizeof(rest_ok), &rs);
     CHECK_EQ_INT(rs.n, 0);
-    CHECK(ws_reader_busy(&r));
     ws_reader_free(&r);
 
     /* ... one byte more is refused when the second header arrives. */
@@ -996,7 +971,6 @@ static void test_free_after_partial_fragmented_message_releases_it(void)
     struct recs rs = { 0 };
     feed_read(&r, buf, n + m - 4, &rs); /* stop inside the last frame */
     CHECK_EQ_INT(rs.n, 0);
-    CHECK(ws_reader_busy(&r));
     CHECK(r.msg != NULL);
     ws_reader_free(&r);
     CHECK(r.msg == NULL);
@@ -1012,7 +986,6 @@ static void test_free_after_partial_control_frame_releases_it(void)
     struct recs rs = { 0 };
     feed_read(&r, buf, n - 3, &rs);
     CHECK_EQ_INT(rs.n, 0);
-    CHECK(ws_reader_busy(&r));
     ws_reader_free(&r);
     CHECK(r.ctl == NULL);
 }
@@ -1064,7 +1037,6 @@ int main(void)
     RUN(test_fragmented_text_with_ping_and_pong_between_fragments);
     RUN(test_utf8_character_split_across_fragments_is_accepted);
     RUN(test_zero_length_final_frame_ends_a_fragmented_message);
-    RUN(test_busy_while_a_message_is_open);
 
     RUN(test_empty_close_reports_1005);
     RUN(test_close_with_code_and_reason);
