@@ -53,6 +53,16 @@ class Proc:
                                   env=full_env, start_new_session=True)
         self.pid = self.p.pid
 
+    def ready_or_stop(self, ready, what, timeout=10.0):
+        """Waits until ready() is true; if it never is, or the process dies,
+        stops the process (its caller never got hold of it) and fails."""
+        try:
+            wait_until(lambda: ready() or not self.alive(), timeout=timeout, what=what)
+            assert self.alive(), f"exited while waiting for {what}:\n{self.output()}"
+        except AssertionError:
+            self.stop(signal.SIGKILL)
+            raise
+
     def alive(self):
         return self.p.poll() is None
 
@@ -114,7 +124,7 @@ class Redis:
         if self.password:
             argv += ["--requirepass", self.password]
         self.proc = Proc(argv, str(self.tmp_path / f"redis-{self.port}.log"))
-        wait_until(lambda: port_open(self.port), what=f"redis on port {self.port}")
+        self.proc.ready_or_stop(lambda: port_open(self.port), f"redis on port {self.port}")
 
     def kill(self):
         """SIGKILL: Redis vanishes without a goodbye."""
@@ -150,11 +160,9 @@ class Backend:
         argv = [WSCALE, "backend", "--listen", f"127.0.0.1:{self.port}"] + list(args)
         self.proc = Proc(argv, str(tmp_path / f"backend-{self.port}.log"), env=env)
         self.pid = self.proc.pid
-        wait_until(lambda: port_open(self.port) or not self.proc.alive(),
-                   what=f"backend on port {self.port}")
-        assert self.proc.alive(), self.proc.output()
+        self.proc.ready_or_stop(lambda: port_open(self.port), f"backend on port {self.port}")
         if wait_healthy:
-            wait_until(lambda: self.healthz()[0] == 200, what="backend /healthz 200")
+            self.proc.ready_or_stop(lambda: self.healthz()[0] == 200, "backend /healthz 200")
 
     @property
     def url(self):
