@@ -25,9 +25,11 @@ int net_split_hostport(const char *text, char *host, size_t host_size, uint16_t 
         hlen = (size_t)(close - h);
         colon = close + 1;
     } else {
+        /* As HAProxy: the last colon separates the port, so ":::8080" is
+         * the IPv6 any-address and "::1:8080" is IPv6 loopback. */
         colon = strrchr(text, ':');
-        if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
-            return -1; /* no port, or an unbracketed IPv6 address */
+        if (colon == NULL)
+            return -1;
         hlen = (size_t)(colon - text);
     }
     if (units_parse_port(colon + 1, port) != 0)

@@ -14,7 +14,8 @@ struct net_addr {
 /* Longest "[ipv6]:port" text plus NUL. */
 #define NET_ADDR_STRLEN 64
 
-/* Splits "HOST:PORT", "[IPV6]:PORT", ":PORT" or "*:PORT" into host and port.
+/* Splits "HOST:PORT", "[IPV6]:PORT", ":PORT" or "*:PORT" into host and port;
+ * as in HAProxy the last colon separates the port (":::8080" is IPv6 any).
  * An empty host or "*" becomes "0.0.0.0" (all IPv4 addresses, as HAProxy).
  * Returns 0, or -1 if the text has no valid port or the host does not fit. */
 int net_split_hostport(const char *text, char *host, size_t host_size, uint16_t *port);

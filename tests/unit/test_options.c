@@ -145,6 +145,10 @@ static void test_listen_forms(void)
     CHECK_EQ_INT(parse_env(no_env, ARGS("--listen", "127.0.0.1:9000")), OPTIONS_OK);
     CHECK_EQ_STR(o.listen_host, "127.0.0.1");
     CHECK_EQ_INT(o.listen_port, 9000);
+    /* As HAProxy: without brackets the last colon separates the port. */
+    CHECK_EQ_INT(parse_env(no_env, ARGS("--listen", "::1:9000")), OPTIONS_OK);
+    CHECK_EQ_STR(o.listen_host, "::1");
+    CHECK_EQ_INT(o.listen_port, 9000);
 }
 
 static void test_max_message_takes_a_size(void)
@@ -224,7 +228,7 @@ static void test_bad_listen_is_named(void)
 {
     check_error_mentions(parse_env(no_env, ARGS("--listen", "9000")), "--listen");
     check_error_mentions(parse_env(no_env, ARGS("--listen", "host:0")), "--listen");
-    check_error_mentions(parse_env(no_env, ARGS("--listen", "::1:9000")), "--listen");
+    check_error_mentions(parse_env(no_env, ARGS("--listen", "::1:")), "--listen");
 }
 
 static void test_bad_sizes_and_durations_are_named(void)
