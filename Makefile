@@ -25,7 +25,7 @@ endif
 
 PYTHON  ?= /usr/bin/python3
 
-SRCS    := $(wildcard shared/*.c backend/*.c)
+SRCS    := $(wildcard shared/*.c backend/*.c lb/*.c)
 LIBSRCS := $(filter-out shared/main.c,$(SRCS))
 OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)

@@ -25,22 +25,22 @@ static int is_ows(unsigned char c)
 
 /* Expects CRLF at buf[*pos]. Returns 0 and advances, HTTP_INCOMPLETE, or
  * HTTP_BAD_REQUEST with req->error naming what was found instead. */
-static int expect_crlf(const char *buf, size_t len, size_t *pos, struct http_request *req)
+static int expect_crlf(const char *buf, size_t len, size_t *pos, const char **error)
 {
     if (*pos >= len)
         return HTTP_INCOMPLETE;
     if (buf[*pos] == '\n') {
-        req->error = "bare LF line ending";
+        *error = "bare LF line ending";
         return HTTP_BAD_REQUEST;
     }
     if (buf[*pos] != '\r') {
-        req->error = "unexpected character at end of line";
+        *error = "unexpected character at end of line";
         return HTTP_BAD_REQUEST;
     }
     if (*pos + 1 >= len)
         return HTTP_INCOMPLETE;
     if (buf[*pos + 1] != '\n') {
-        req->error = "bare CR";
+        *error = "bare CR";
         return HTTP_BAD_REQUEST;
     }
     *pos += 2;
@@ -106,7 +106,7 @@ static int parse_request_line(const char *buf, size_t len, size_t *pos, struct h
     req->minor_version = buf[p] - '0';
     p++;
 
-    int rc = expect_crlf(buf, len, &p, req);
+    int rc = expect_crlf(buf, len, &p, &req->error);
     if (rc != 0)
         return rc;
     *pos = p;
@@ -114,8 +114,8 @@ static int parse_request_line(const char *buf, size_t len, size_t *pos, struct h
 }
 
 /* Parses one header field line at buf[*pos] into h. */
-static int parse_header_line(const char *buf, size_t len, size_t *pos,
-                             struct http_request *req, struct http_header *h)
+static int parse_header_line(const char *buf, size_t len, size_t *pos, const char **error,
+                             struct http_header *h)
 {
     size_t p = *pos;
     size_t start = p;
@@ -124,12 +124,12 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos,
     if (p >= len)
         return HTTP_INCOMPLETE;
     if (buf[p] != ':') {
-        req->error = is_ows((unsigned char)buf[p]) ? "whitespace between header name and colon"
+        *error = is_ows((unsigned char)buf[p]) ? "whitespace between header name and colon"
                                                    : "invalid character in header name";
         return HTTP_BAD_REQUEST;
     }
     if (p == start) {
-        req->error = "empty header name";
+        *error = "empty header name";
         return HTTP_BAD_REQUEST;
     }
     h->name = buf + start;
@@ -144,7 +144,7 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos,
     if (p >= len)
         return HTTP_INCOMPLETE;
     if (buf[p] != '\r' && buf[p] != '\n') {
-        req->error = "control character in header value";
+        *error = "control character in header value";
         return HTTP_BAD_REQUEST;
     }
     size_t end = p;
@@ -153,11 +153,42 @@ static int parse_header_line(const char *buf, size_t len, size_t *pos,
     h->value = buf + start;
     h->value_len = end - start;
 
-    int rc = expect_crlf(buf, len, &p, req);
+    int rc = expect_crlf(buf, len, &p, error);
     if (rc != 0)
         return rc;
     *pos = p;
     return 0;
+}
+
+/* Parses header lines up to and including the empty line that ends the
+ * head. Returns the head length, or an HTTP_* result. */
+static ssize_t parse_headers(const char *buf, size_t len, size_t pos, struct http_header *headers,
+                             size_t max_headers, size_t *num_headers, const char **error)
+{
+    *num_headers = 0;
+    for (;;) {
+        if (pos >= len)
+            return HTTP_INCOMPLETE;
+        unsigned char c = (unsigned char)buf[pos];
+        if (c == '\r' || c == '\n') {
+            int rc = expect_crlf(buf, len, &pos, error);
+            if (rc != 0)
+                return rc;
+            return (ssize_t)pos;
+        }
+        if (is_ows(c)) {
+            *error = "obsolete line folding (obs-fold)";
+            return HTTP_BAD_REQUEST;
+        }
+        if (*num_headers == max_headers) {
+            *error = "too many header fields";
+            return HTTP_TOO_MANY_HEADERS;
+        }
+        int rc = parse_header_line(buf, len, &pos, error, &headers[*num_headers]);
+        if (rc != 0)
+            return rc;
+        (*num_headers)++;
+    }
 }
 
 ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req)
@@ -169,30 +200,51 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
     int rc = parse_request_line(buf, len, &pos, req);
     if (rc != 0)
         return rc;
+    return parse_headers(buf, len, pos, req->headers, req->max_headers, &req->num_headers,
+                         &req->error);
+}
 
-    for (;;) {
-        if (pos >= len)
+ssize_t http_parse_response(const char *buf, size_t len, struct http_response *rsp)
+{
+    static const char version[] = "HTTP/1.";
+    size_t p = 0;
+    rsp->num_headers = 0;
+    rsp->error = NULL;
+
+    for (size_t i = 0; i < sizeof(version) - 1; i++, p++) {
+        if (p >= len)
             return HTTP_INCOMPLETE;
-        unsigned char c = (unsigned char)buf[pos];
-        if (c == '\r' || c == '\n') {
-            rc = expect_crlf(buf, len, &pos, req);
-            if (rc != 0)
-                return rc;
-            return (ssize_t)pos;
-        }
-        if (is_ows(c)) {
-            req->error = "obsolete line folding (obs-fold)";
+        if (buf[p] != version[i]) {
+            rsp->error = "not an HTTP/1.x status line";
             return HTTP_BAD_REQUEST;
         }
-        if (req->num_headers == req->max_headers) {
-            req->error = "too many header fields";
-            return HTTP_TOO_MANY_HEADERS;
-        }
-        rc = parse_header_line(buf, len, &pos, req, &req->headers[req->num_headers]);
-        if (rc != 0)
-            return rc;
-        req->num_headers++;
     }
+    /* "HTTP/1.x 200" needs 12 bytes, then a space or the end of the line. */
+    if (len < 13)
+        return HTTP_INCOMPLETE;
+    if ((buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' || buf[9] < '1' || buf[9] > '5' ||
+        buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+        rsp->error = "malformed status line";
+        return HTTP_BAD_REQUEST;
+    }
+    rsp->minor_version = buf[7] - '0';
+    rsp->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    p = 12;
+    /* The reason phrase is optional; some servers even omit its space. */
+    if (buf[p] == ' ')
+        p++;
+    size_t start = p;
+    while (p < len && is_field_char((unsigned char)buf[p]))
+        p++;
+    if (p >= len)
+        return HTTP_INCOMPLETE;
+    rsp->reason = buf + start;
+    rsp->reason_len = p - start;
+    int rc = expect_crlf(buf, len, &p, &rsp->error);
+    if (rc != 0)
+        return rc;
+    return parse_headers(buf, len, p, rsp->headers, rsp->max_headers, &rsp->num_headers,
+                         &rsp->error);
 }
 
 int http_caseeq(const char *a, size_t alen, const char *b, size_t blen)
@@ -216,21 +268,21 @@ int http_token_eq(const char *s, size_t len, const char *lit)
     return http_caseeq(s, len, lit, strlen(lit));
 }
 
-const struct http_header *http_header_find(const struct http_request *req, const char *name)
+const struct http_header *http_fields_find(const struct http_header *h, size_t n, const char *name)
 {
-    for (size_t i = 0; i < req->num_headers; i++)
-        if (http_token_eq(req->headers[i].name, req->headers[i].name_len, name))
-            return &req->headers[i];
+    for (size_t i = 0; i < n; i++)
+        if (http_token_eq(h[i].name, h[i].name_len, name))
+            return &h[i];
     return NULL;
 }
 
-size_t http_header_count(const struct http_request *req, const char *name)
+size_t http_fields_count(const struct http_header *h, size_t n, const char *name)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < req->num_headers; i++)
-        if (http_token_eq(req->headers[i].name, req->headers[i].name_len, name))
-            n++;
-    return n;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (http_token_eq(h[i].name, h[i].name_len, name))
+            count++;
+    return count;
 }
 
 /* Calls visit(element, len, arg) for each non-empty element of a
@@ -261,12 +313,12 @@ static int element_is(const char *e, size_t len, void *token)
     return http_token_eq(e, len, token);
 }
 
-int http_header_has_token(const struct http_request *req, const char *name, const char *token)
+int http_fields_has_token(const struct http_header *h, size_t n, const char *name,
+                          const char *token)
 {
-    for (size_t i = 0; i < req->num_headers; i++) {
-        const struct http_header *h = &req->headers[i];
-        if (http_token_eq(h->name, h->name_len, name) &&
-            list_each(h->value, h->value_len, element_is, (void *)token))
+    for (size_t i = 0; i < n; i++) {
+        if (http_token_eq(h[i].name, h[i].name_len, name) &&
+            list_each(h[i].value, h[i].value_len, element_is, (void *)token))
             return 1;
     }
     return 0;
@@ -288,40 +340,52 @@ static int te_visit(const char *e, size_t len, void *arg)
     return 0;
 }
 
-int http_request_framing(struct http_request *req, struct http_framing *out)
+/* What the Content-Length and Transfer-Encoding fields of a head say. */
+struct framing_scan {
+    int has_te;
+    struct te_state te;
+};
+
+/* Reads Content-Length (one field, plain decimal) and Transfer-Encoding. */
+static int scan_framing(const struct http_header *h, size_t n, struct http_framing *out,
+                        struct framing_scan *scan, const char **error)
 {
     memset(out, 0, sizeof(*out));
-    struct te_state te = { 0, 0 };
-    int has_te = 0;
-
-    for (size_t i = 0; i < req->num_headers; i++) {
-        const struct http_header *h = &req->headers[i];
-        if (http_token_eq(h->name, h->name_len, "content-length")) {
+    memset(scan, 0, sizeof(*scan));
+    for (size_t i = 0; i < n; i++) {
+        if (http_token_eq(h[i].name, h[i].name_len, "content-length")) {
             if (out->has_content_length) {
-                req->error = "repeated Content-Length";
+                *error = "repeated Content-Length";
                 return -1;
             }
-            if (h->value_len == 0 || h->value_len > 18) {
-                req->error = "invalid Content-Length";
+            if (h[i].value_len == 0 || h[i].value_len > 18) {
+                *error = "invalid Content-Length";
                 return -1;
             }
             uint64_t v = 0;
-            for (size_t k = 0; k < h->value_len; k++) {
-                if (h->value[k] < '0' || h->value[k] > '9') {
-                    req->error = "invalid Content-Length";
+            for (size_t k = 0; k < h[i].value_len; k++) {
+                if (h[i].value[k] < '0' || h[i].value[k] > '9') {
+                    *error = "invalid Content-Length";
                     return -1;
                 }
-                v = v * 10 + (uint64_t)(h->value[k] - '0');
+                v = v * 10 + (uint64_t)(h[i].value[k] - '0');
             }
             out->has_content_length = 1;
             out->content_length = v;
-        } else if (http_token_eq(h->name, h->name_len, "transfer-encoding")) {
-            has_te = 1;
-            list_each(h->value, h->value_len, te_visit, &te);
+        } else if (http_token_eq(h[i].name, h[i].name_len, "transfer-encoding")) {
+            scan->has_te = 1;
+            list_each(h[i].value, h[i].value_len, te_visit, &scan->te);
         }
     }
+    return 0;
+}
 
-    if (!has_te)
+int http_request_framing(struct http_request *req, struct http_framing *out)
+{
+    struct framing_scan scan;
+    if (scan_framing(req->headers, req->num_headers, out, &scan, &req->error) != 0)
+        return -1;
+    if (!scan.has_te)
         return 0;
     if (req->minor_version == 0) {
         req->error = "Transfer-Encoding in an HTTP/1.0 request";
@@ -331,11 +395,37 @@ int http_request_framing(struct http_request *req, struct http_framing *out)
         req->error = "both Content-Length and Transfer-Encoding";
         return -1;
     }
-    if (!te.last_is_chunked || te.chunked_count != 1) {
+    if (!scan.te.last_is_chunked || scan.te.chunked_count != 1) {
         req->error = "Transfer-Encoding must end with a single chunked";
         return -1;
     }
     out->chunked = 1;
+    return 0;
+}
+
+int http_response_framing(struct http_response *rsp, int head_request, struct http_framing *out)
+{
+    struct framing_scan scan;
+    if (scan_framing(rsp->headers, rsp->num_headers, out, &scan, &rsp->error) != 0)
+        return -1;
+    if (scan.has_te && out->has_content_length) {
+        rsp->error = "both Content-Length and Transfer-Encoding";
+        return -1;
+    }
+    if (head_request || rsp->status < 200 || rsp->status == 204 || rsp->status == 304) {
+        /* RFC 9112 6.3: these never have a body, whatever the fields say. */
+        memset(out, 0, sizeof(*out));
+        out->has_content_length = 1;
+        return 0;
+    }
+    if (scan.has_te) {
+        if (scan.te.last_is_chunked && scan.te.chunked_count == 1)
+            out->chunked = 1;
+        else
+            out->until_close = 1;
+    } else if (!out->has_content_length) {
+        out->until_close = 1;
+    }
     return 0;
 }
 

@@ -36,11 +36,8 @@ int log_enabled(enum log_level level)
     return level >= log_min;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+static void log_write(int fd, enum log_level level, const char *fmt, va_list ap)
 {
-    if (!log_enabled(level))
-        return;
-
     char line[2048];
     struct timeval tv;
     struct tm tm;
@@ -52,10 +49,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
                           (long)(tv.tv_usec / 1000), log_role, (long)getpid(),
                           level_names[level]);
 
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-    va_end(ap);
     if (m < 0)
         m = 0;
     n += (size_t)m;
@@ -68,6 +62,24 @@ void log_msg(enum log_level level, const char *fmt, ...)
             line[i] = ' ';
     line[n++] = '\n';
 
-    ssize_t w = write(STDERR_FILENO, line, n);
+    ssize_t w = write(fd, line, n);
     (void)w; /* nowhere left to report a failed log write */
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_write(STDERR_FILENO, level, fmt, ap);
+    va_end(ap);
+}
+
+void log_to(int fd, enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_write(fd, level, fmt, ap);
+    va_end(ap);
 }

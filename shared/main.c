@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../backend/backend.h"
+#include "../lb/lb.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -12,6 +13,7 @@ static void usage(FILE *out)
           "WebSockets at scale, in one executable.\n"
           "\n"
           "Modes:\n"
+          "  lb        an HAProxy-style, WebSocket-aware layer-7 proxy\n"
           "  backend   a Redis-backed WebSocket group-chat server\n"
           "  version   print the version\n"
           "\n"
@@ -28,6 +30,8 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     if (strcmp(mode, "backend") == 0)
         return backend_main(argc - 1, argv + 1);
+    if (strcmp(mode, "lb") == 0)
+        return lb_main(argc - 1, argv + 1);
     if (strcmp(mode, "version") == 0 || strcmp(mode, "--version") == 0 || strcmp(mode, "-V") == 0) {
         printf("wscale %s\n", WSCALE_VERSION);
         return 0;
@@ -36,6 +40,6 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "wscale: unknown mode '%s' (expected backend or version; see wscale --help)\n", mode);
+    fprintf(stderr, "wscale: unknown mode '%s' (expected lb, backend or version; see wscale --help)\n", mode);
     return 2;
 }

@@ -1,0 +1,865 @@
+/* config.c — see config.h. Keyword placement follows HAProxy's matrix
+ * (configuration.txt, "Proxy keywords matrix"). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../shared/units.h"
+
+enum section { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_FRONTEND, SEC_BACKEND, SEC_LISTEN };
+
+/* Where a keyword may appear: HAProxy's defaults/frontend/backend/listen. */
+#define IN_D 0x1
+#define IN_F 0x2
+#define IN_B 0x4
+#define IN_L 0x8
+
+struct parser {
+    const char *file;
+    struct lb_config *cfg;
+    struct strbuf *errors, *warnings;
+    int nerrors;
+    int line;
+    enum section sec;
+    int skipping;            /* inside a section that was refused: its lines are not read */
+    struct proxy defaults;   /* what the next proxies start from */
+    struct proxy *cur;       /* the proxy being read, or &defaults */
+    struct proxy **tail;     /* where the next proxy is linked */
+};
+
+static void error(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warning(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report(struct parser *p, struct strbuf *sb, int line, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (line > 0)
+        strbuf_printf(sb, "%s:%d: %s\n", p->file, line, msg);
+    else
+        strbuf_printf(sb, "%s: %s\n", p->file, msg);
+}
+
+static void error(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report(p, p->errors, p->line, fmt, ap);
+    va_end(ap);
+    p->nerrors++;
+}
+
+static void warning(struct parser *p, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    strbuf_printf(p->warnings, "%s:%d: warning: %s\n", p->file, p->line, msg);
+}
+
+static char *xstrdup(struct parser *p, const char *s)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && d == NULL)
+        error(p, "out of memory");
+    return d;
+}
+
+static const char *section_name(enum section s)
+{
+    static const char *const names[] = { "(none)", "global", "defaults", "frontend", "backend",
+                                         "listen" };
+    return names[s];
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+static int want_args(struct parser *p, struct conf_line *l, int min, int max, const char *usage)
+{
+    if (l->argc < min || l->argc > max) {
+        error(p, "'%s' expects %s", l->argv[0], usage);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_uint(struct parser *p, const char *what, const char *text, uint64_t min,
+                      uint64_t max, unsigned *out)
+{
+    uint64_t v;
+    if (units_parse_uint(text, max, &v) != 0 || v < min) {
+        error(p, "%s: '%s' is not an integer from %llu to %llu", what, text,
+              (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_time(struct parser *p, const char *what, const char *text, uint32_t *ms)
+{
+    uint64_t v;
+    if (units_parse_duration(text, UNITS_MILLISECONDS, &v) != 0) {
+        error(p, "%s: '%s' is not a duration (a number with us, ms, s, m, h or d; a bare "
+                 "number is milliseconds)", what, text);
+        return -1;
+    }
+    *ms = (uint32_t)v;
+    return 0;
+}
+
+/* Resolves an HAProxy address ("*:8080", ":8080", "[::1]:80", "host:80"). */
+static int parse_addr(struct parser *p, const char *what, const char *text, char **host_out,
+                      uint16_t *port, struct net_addr *addr)
+{
+    char host[256];
+    const char *why;
+    if (net_split_hostport(text, host, sizeof(host), port) != 0) {
+        error(p, "%s: '%s' is not ADDRESS:PORT (e.g. *:8080, 127.0.0.1:8080, [::1]:8080)", what,
+              text);
+        return -1;
+    }
+    if (net_resolve(host, *port, addr, &why) != 0) {
+        error(p, "%s: cannot resolve '%s': %s", what, host, why);
+        return -1;
+    }
+    if (host_out)
+        *host_out = xstrdup(p, host);
+    return 0;
+}
+
+/* ---- proxies --------------------------------------------------------- */
+
+/* HAProxy's built-in defaults, which a new defaults section starts from. */
+static void proxy_builtin_defaults(struct proxy *px)
+{
+    memset(px, 0, sizeof(*px));
+    px->balance = BALANCE_ROUNDROBIN;
+    px->random_draws = 2;
+    px->retries = 3;
+    px->defsrv.weight = 1;
+    px->defsrv.inter_ms = 2000;
+    px->defsrv.rise = 2;
+    px->defsrv.fall = 3;
+}
+
+static void proxy_free_strings(struct proxy *px)
+{
+    free(px->name);
+    free(px->chk_method);
+    free(px->chk_uri);
+    free(px->chk_version);
+    free(px->backend_name);
+}
+
+/* A new proxy takes every setting of the current defaults section. */
+static struct proxy *proxy_new(struct parser *p, const char *name, unsigned caps)
+{
+    struct proxy *px = calloc(1, sizeof(*px));
+    if (px == NULL) {
+        error(p, "out of memory");
+        return NULL;
+    }
+    *px = p->defaults;
+    px->next = NULL;
+    px->name = xstrdup(p, name);
+    px->line = p->line;
+    px->caps = caps;
+    px->chk_method = xstrdup(p, p->defaults.chk_method);
+    px->chk_uri = xstrdup(p, p->defaults.chk_uri);
+    px->chk_version = xstrdup(p, p->defaults.chk_version);
+    px->backend_name = xstrdup(p, p->defaults.backend_name);
+    px->servers = NULL;
+    px->binds = NULL;
+    *p->tail = px;
+    p->tail = &px->next;
+    return px;
+}
+
+/* ---- server options (server and default-server lines) ---------------- */
+
+static int parse_server_options(struct parser *p, struct conf_line *l, int first, struct server *s)
+{
+    for (int i = first; i < l->argc; i++) {
+        const char *o = l->argv[i];
+        const char *v = i + 1 < l->argc ? l->argv[i + 1] : NULL;
+        int takes_value = 1;
+        if (strcmp(o, "check") == 0) {
+            s->check = 1;
+            takes_value = 0;
+        } else if (strcmp(o, "no-check") == 0) {
+            s->check = 0;
+            takes_value = 0;
+        } else if (strcmp(o, "backup") == 0) {
+            s->backup = 1;
+            takes_value = 0;
+        } else if (strcmp(o, "disabled") == 0) {
+            s->disabled = 1;
+            takes_value = 0;
+        } else if (strcmp(o, "enabled") == 0) {
+            s->disabled = 0;
+            takes_value = 0;
+        } else if (v == NULL && (strcmp(o, "inter") == 0 || strcmp(o, "rise") == 0 ||
+                                 strcmp(o, "fall") == 0 || strcmp(o, "weight") == 0 ||
+                                 strcmp(o, "maxconn") == 0)) {
+            error(p, "server option '%s' expects a value", o);
+            return -1;
+        } else if (strcmp(o, "inter") == 0) {
+            uint32_t ms;
+            if (parse_time(p, "inter", v, &ms) != 0)
+                return -1;
+            if (ms == 0) {
+                error(p, "inter: must be more than 0");
+                return -1;
+            }
+            s->inter_ms = ms;
+        } else if (strcmp(o, "rise") == 0) {
+            if (parse_uint(p, "rise", v, 1, 1000, &s->rise) != 0)
+                return -1;
+        } else if (strcmp(o, "fall") == 0) {
+            if (parse_uint(p, "fall", v, 1, 1000, &s->fall) != 0)
+                return -1;
+        } else if (strcmp(o, "weight") == 0) {
+            if (parse_uint(p, "weight", v, 0, 256, &s->weight) != 0)
+                return -1;
+        } else if (strcmp(o, "maxconn") == 0) {
+            if (parse_uint(p, "maxconn", v, 0, 1000000, &s->maxconn) != 0)
+                return -1;
+        } else {
+            error(p, "unknown server option '%s' (expected check, inter, rise, fall, weight, "
+                     "maxconn, backup, disabled)", o);
+            return -1;
+        }
+        i += takes_value;
+    }
+    return 0;
+}
+
+/* ---- keywords -------------------------------------------------------- */
+
+static void kw_mode(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "one argument: http") != 0)
+        return;
+    if (strcmp(l->argv[1], "http") != 0)
+        error(p, "mode '%s' is not supported (wscale proxies HTTP and WebSocket: use 'mode http')",
+              l->argv[1]);
+}
+
+static void kw_maxconn(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "one number") == 0)
+        parse_uint(p, "maxconn", l->argv[1], 1, 10000000, &p->cur->maxconn);
+}
+
+static void kw_bind(struct parser *p, struct conf_line *l)
+{
+    if (l->argc < 2) {
+        error(p, "'bind' expects an address, e.g. 'bind *:8080'");
+        return;
+    }
+    if (l->argc > 2) {
+        error(p, "bind option '%s' is not supported", l->argv[2]);
+        return;
+    }
+    /* "bind :80,:8080" declares several addresses at once. */
+    char *list = l->argv[1];
+    for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        struct listener *li = calloc(1, sizeof(*li));
+        struct listener **grown = realloc(p->cur->binds, (p->cur->nbinds + 1) * sizeof(*grown));
+        if (li == NULL || grown == NULL) {
+            free(li);
+            error(p, "out of memory");
+            return;
+        }
+        p->cur->binds = grown;
+        uint16_t port;
+        if (parse_addr(p, "bind", a, NULL, &port, &li->addr) != 0) {
+            free(li);
+            return;
+        }
+        li->fe = p->cur;
+        li->text = xstrdup(p, a);
+        li->line = p->line;
+        li->fd = -1;
+        p->cur->binds[p->cur->nbinds++] = li;
+    }
+}
+
+static void set_backend(struct parser *p, const char *name, int forced)
+{
+    free(p->cur->backend_name);
+    p->cur->backend_name = xstrdup(p, name);
+    p->cur->backend_line = p->line;
+    p->cur->backend_forced = (uint8_t)forced;
+}
+
+static void kw_default_backend(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "a backend name") != 0)
+        return;
+    /* An unconditional use_backend takes precedence, as in HAProxy. */
+    if (!p->cur->backend_forced)
+        set_backend(p, l->argv[1], 0);
+}
+
+static void kw_use_backend(struct parser *p, struct conf_line *l)
+{
+    if (l->argc > 2 && (strcmp(l->argv[2], "if") == 0 || strcmp(l->argv[2], "unless") == 0)) {
+        error(p, "conditional use_backend ('%s ...') is not supported; use an unconditional "
+                 "'use_backend NAME' or 'default_backend NAME'", l->argv[2]);
+        return;
+    }
+    if (want_args(p, l, 2, 2, "a backend name") != 0)
+        return;
+    /* The first unconditional use_backend wins. */
+    if (!p->cur->backend_forced)
+        set_backend(p, l->argv[1], 1);
+}
+
+struct timeout_kw {
+    const char *name;
+    unsigned where;
+    size_t offset;
+};
+
+static void kw_timeout(struct parser *p, struct conf_line *l)
+{
+    static const struct timeout_kw kinds[] = {
+        { "client", IN_D | IN_F | IN_L, offsetof(struct lb_timeouts, client) },
+        { "server", IN_D | IN_B | IN_L, offsetof(struct lb_timeouts, server) },
+        { "connect", IN_D | IN_B | IN_L, offsetof(struct lb_timeouts, connect) },
+        { "tunnel", IN_D | IN_B | IN_L, offsetof(struct lb_timeouts, tunnel) },
+        { "http-request", IN_D | IN_F | IN_B | IN_L, offsetof(struct lb_timeouts, http_request) },
+        { "http-keep-alive", IN_D | IN_F | IN_B | IN_L,
+          offsetof(struct lb_timeouts, http_keep_alive) },
+        { "queue", IN_D | IN_F | IN_B | IN_L, offsetof(struct lb_timeouts, queue) },
+        { "client-fin", IN_D | IN_F | IN_L, offsetof(struct lb_timeouts, client_fin) },
+        { "server-fin", IN_D | IN_B | IN_L, offsetof(struct lb_timeouts, server_fin) },
+        { "check", IN_D | IN_B | IN_L, offsetof(struct lb_timeouts, check) },
+    };
+    if (want_args(p, l, 3, 3, "a kind and a duration, e.g. 'timeout client 30s'") != 0)
+        return;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strcmp(l->argv[1], kinds[i].name) != 0)
+            continue;
+        unsigned here = p->sec == SEC_DEFAULTS ? IN_D : p->sec == SEC_FRONTEND ? IN_F
+                      : p->sec == SEC_BACKEND ? IN_B : IN_L;
+        if (!(kinds[i].where & here)) {
+            error(p, "'timeout %s' has no effect in a %s section (it belongs to the %s side)",
+                  l->argv[1], section_name(p->sec), kinds[i].where & IN_F ? "frontend" : "backend");
+            return;
+        }
+        char what[64];
+        snprintf(what, sizeof(what), "timeout %s", l->argv[1]);
+        parse_time(p, what, l->argv[2], (uint32_t *)(void *)((char *)&p->cur->to + kinds[i].offset));
+        return;
+    }
+    error(p, "unknown timeout '%s' (expected client, server, connect, tunnel, http-request, "
+             "http-keep-alive, queue, client-fin, server-fin, check)", l->argv[1]);
+}
+
+static void kw_balance(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "an algorithm: roundrobin, leastconn or random") != 0)
+        return;
+    const char *a = l->argv[1];
+    if (strcmp(a, "roundrobin") == 0) {
+        p->cur->balance = BALANCE_ROUNDROBIN;
+    } else if (strcmp(a, "leastconn") == 0) {
+        p->cur->balance = BALANCE_LEASTCONN;
+    } else if (strcmp(a, "random") == 0) {
+        p->cur->balance = BALANCE_RANDOM;
+        p->cur->random_draws = 2;
+    } else if (strncmp(a, "random(", 7) == 0 && a[strlen(a) - 1] == ')') {
+        char draws[16];
+        size_t n = strlen(a) - 8;
+        if (n == 0 || n >= sizeof(draws)) {
+            error(p, "balance: expected random(N) with N from 1 to 100");
+            return;
+        }
+        memcpy(draws, a + 7, n);
+        draws[n] = '\0';
+        if (parse_uint(p, "balance random(N)", draws, 1, 100, &p->cur->random_draws) == 0)
+            p->cur->balance = BALANCE_RANDOM;
+    } else {
+        error(p, "unknown balance algorithm '%s' (expected roundrobin, leastconn, random)", a);
+    }
+}
+
+static void kw_default_server(struct parser *p, struct conf_line *l)
+{
+    parse_server_options(p, l, 1, &p->cur->defsrv);
+}
+
+static void kw_server(struct parser *p, struct conf_line *l)
+{
+    if (l->argc < 3) {
+        error(p, "'server' expects a name and an address, e.g. 'server s1 10.0.0.1:8080 check'");
+        return;
+    }
+    struct proxy *be = p->cur;
+    for (size_t i = 0; i < be->nservers; i++) {
+        if (strcmp(be->servers[i]->name, l->argv[1]) == 0) {
+            error(p, "server '%s' is already defined in %s '%s' (line %d)", l->argv[1],
+                  section_name(p->sec), be->name, be->servers[i]->line);
+            return;
+        }
+    }
+    struct server *s = calloc(1, sizeof(*s));
+    struct server **grown = realloc(be->servers, (be->nservers + 1) * sizeof(*grown));
+    if (s == NULL || grown == NULL) {
+        free(s);
+        error(p, "out of memory");
+        return;
+    }
+    be->servers = grown;
+    *s = be->defsrv;
+    s->be = be;
+    s->line = p->line;
+    s->name = xstrdup(p, l->argv[1]);
+    be->servers[be->nservers++] = s;
+    char what[300];
+    snprintf(what, sizeof(what), "server '%s'", l->argv[1]);
+    parse_addr(p, what, l->argv[2], &s->host, &s->port, &s->addr);
+    parse_server_options(p, l, 3, s);
+}
+
+static void kw_retries(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "a number") == 0)
+        parse_uint(p, "retries", l->argv[1], 0, 100, &p->cur->retries);
+}
+
+static void kw_http_check(struct parser *p, struct conf_line *l)
+{
+    if (l->argc == 4 && strcmp(l->argv[1], "expect") == 0 && strcmp(l->argv[2], "status") == 0) {
+        parse_uint(p, "http-check expect status", l->argv[3], 100, 599, &p->cur->expect_status);
+        return;
+    }
+    error(p, "only 'http-check expect status N' is supported");
+}
+
+/* "log global|stdout|stderr" (also in global, without "global"). */
+static void kw_log(struct parser *p, struct conf_line *l)
+{
+    enum lb_log_target *target = p->sec == SEC_GLOBAL ? &p->cfg->log : &p->cur->log;
+    if (l->argc == 2 && strcmp(l->argv[1], "stdout") == 0) {
+        *target = LOG_TARGET_STDOUT;
+    } else if (l->argc == 2 && strcmp(l->argv[1], "stderr") == 0) {
+        *target = LOG_TARGET_STDERR;
+    } else if (l->argc == 2 && strcmp(l->argv[1], "global") == 0 && p->sec != SEC_GLOBAL) {
+        *target = LOG_TARGET_GLOBAL;
+    } else {
+        error(p, "'log' supports %s stdout and stderr (one line per request or tunnel; "
+                 "syslog targets, facilities and formats are not supported)",
+              p->sec == SEC_GLOBAL ? "" : "global,");
+    }
+}
+
+static void kw_option(struct parser *p, struct conf_line *l, int negate)
+{
+    if (l->argc < 2) {
+        error(p, "'option' expects a name");
+        return;
+    }
+    const char *o = l->argv[1];
+    struct proxy *px = p->cur;
+    unsigned here = p->sec == SEC_DEFAULTS ? IN_D : p->sec == SEC_FRONTEND ? IN_F
+                  : p->sec == SEC_BACKEND ? IN_B : IN_L;
+    if (strcmp(o, "forwardfor") == 0) {
+        if (l->argc > 2) {
+            error(p, "'option forwardfor' arguments (except, header, if-none) are not supported");
+            return;
+        }
+        px->forwardfor = !negate;
+    } else if (strcmp(o, "httplog") == 0) {
+        if (!(here & (IN_D | IN_F | IN_L)) || l->argc > 2) {
+            error(p, "'option httplog' takes no argument and belongs to defaults, frontend or listen");
+            return;
+        }
+        /* The request log wscale writes is always HAProxy's httplog format. */
+    } else if (strcmp(o, "redispatch") == 0 || strcmp(o, "httpchk") == 0 ||
+               strcmp(o, "allbackups") == 0) {
+        if (!(here & (IN_D | IN_B | IN_L))) {
+            error(p, "'option %s' belongs to defaults, backend or listen", o);
+            return;
+        }
+        if (strcmp(o, "redispatch") == 0) {
+            px->redispatch = negate ? 0 : -1;
+            if (!negate && l->argc == 3) {
+                char *end;
+                long v = strtol(l->argv[2], &end, 10);
+                if (*end != '\0' || v == 0 || v < -100 || v > 100) {
+                    error(p, "option redispatch: '%s' is not a non-zero interval", l->argv[2]);
+                    return;
+                }
+                px->redispatch = (int)v;
+            } else if (l->argc > 2 + !negate) {
+                error(p, "option redispatch takes at most one interval");
+            }
+        } else if (strcmp(o, "allbackups") == 0) {
+            px->allbackups = !negate;
+        } else {
+            px->httpchk = !negate;
+            if (negate)
+                return;
+            if (l->argc > 5) {
+                error(p, "option httpchk takes at most METHOD URI VERSION");
+                return;
+            }
+            free(px->chk_method);
+            free(px->chk_uri);
+            free(px->chk_version);
+            px->chk_method = xstrdup(p, l->argc > 2 ? l->argv[2] : "OPTIONS");
+            px->chk_uri = xstrdup(p, l->argc > 3 ? l->argv[3] : "/");
+            px->chk_version = xstrdup(p, l->argc > 4 ? l->argv[4] : "HTTP/1.0");
+            if (strcmp(px->chk_version, "HTTP/1.0") != 0 && strcmp(px->chk_version, "HTTP/1.1") != 0)
+                error(p, "option httpchk: version must be HTTP/1.0 or HTTP/1.1");
+        }
+    } else {
+        error(p, "unknown option '%s' (supported: forwardfor, httplog, redispatch, httpchk, "
+                 "allbackups)", o);
+    }
+}
+
+static void kw_option_plain(struct parser *p, struct conf_line *l)
+{
+    kw_option(p, l, 0);
+}
+
+struct keyword {
+    const char *name;
+    unsigned where;
+    void (*parse)(struct parser *p, struct conf_line *l);
+};
+
+static const struct keyword proxy_keywords[] = {
+    { "mode", IN_D | IN_F | IN_B | IN_L, kw_mode },
+    { "maxconn", IN_D | IN_F | IN_L, kw_maxconn },
+    { "bind", IN_F | IN_L, kw_bind },
+    { "default_backend", IN_D | IN_F | IN_L, kw_default_backend },
+    { "use_backend", IN_F | IN_L, kw_use_backend },
+    { "timeout", IN_D | IN_F | IN_B | IN_L, kw_timeout },
+    { "balance", IN_D | IN_B | IN_L, kw_balance },
+    { "default-server", IN_D | IN_B | IN_L, kw_default_server },
+    { "server", IN_B | IN_L, kw_server },
+    { "retries", IN_D | IN_B | IN_L, kw_retries },
+    { "http-check", IN_D | IN_B | IN_L, kw_http_check },
+    { "log", IN_D | IN_F | IN_B | IN_L, kw_log },
+    { "option", IN_D | IN_F | IN_B | IN_L, kw_option_plain },
+    { NULL, 0, NULL },
+};
+
+static const char *where_text(unsigned where, char buf[64])
+{
+    const char *names[] = { "defaults", "frontend", "backend", "listen" };
+    buf[0] = '\0';
+    for (int i = 0; i < 4; i++) {
+        if (where & (1u << i)) {
+            if (buf[0])
+                strcat(buf, ", ");
+            strcat(buf, names[i]);
+        }
+    }
+    return buf;
+}
+
+static void proxy_keyword(struct parser *p, struct conf_line *l)
+{
+    unsigned here = p->sec == SEC_DEFAULTS ? IN_D : p->sec == SEC_FRONTEND ? IN_F
+                  : p->sec == SEC_BACKEND ? IN_B : IN_L;
+    if (strcmp(l->argv[0], "no") == 0) {
+        if (l->argc >= 2 && strcmp(l->argv[1], "option") == 0) {
+            struct conf_line shifted = *l;
+            shifted.argc = l->argc - 1;
+            for (int i = 0; i < shifted.argc; i++)
+                shifted.argv[i] = l->argv[i + 1];
+            kw_option(p, &shifted, 1);
+        } else {
+            error(p, "only 'no option NAME' is supported");
+        }
+        return;
+    }
+    for (const struct keyword *k = proxy_keywords; k->name; k++) {
+        if (strcmp(k->name, l->argv[0]) != 0)
+            continue;
+        if (!(k->where & here)) {
+            char where[64];
+            error(p, "'%s' is not allowed in a %s section (allowed in: %s)", k->name,
+                  section_name(p->sec), where_text(k->where, where));
+            return;
+        }
+        k->parse(p, l);
+        return;
+    }
+    error(p, "unknown keyword '%s' in %s section", l->argv[0], section_name(p->sec));
+}
+
+static void global_keyword(struct parser *p, struct conf_line *l)
+{
+    struct lb_config *cfg = p->cfg;
+    const char *k = l->argv[0];
+    if (strcmp(k, "maxconn") == 0) {
+        if (want_args(p, l, 2, 2, "one number") == 0)
+            parse_uint(p, "maxconn", l->argv[1], 1, 10000000, &cfg->maxconn);
+    } else if (strcmp(k, "tune.bufsize") == 0) {
+        if (want_args(p, l, 2, 2, "a size in bytes") == 0)
+            parse_uint(p, "tune.bufsize", l->argv[1], 1024, 1 << 20, &cfg->bufsize);
+    } else if (strcmp(k, "hard-stop-after") == 0) {
+        if (want_args(p, l, 2, 2, "a duration") == 0)
+            parse_time(p, "hard-stop-after", l->argv[1], &cfg->hard_stop_after);
+    } else if (strcmp(k, "log") == 0) {
+        kw_log(p, l);
+    } else if (strcmp(k, "daemon") == 0 || strcmp(k, "master-worker") == 0) {
+        error(p, "'%s' is not supported: wscale lb runs in the foreground (use your service "
+                 "manager to daemonize)", k);
+    } else {
+        error(p, "unknown keyword '%s' in global section", k);
+    }
+}
+
+/* ---- sections -------------------------------------------------------- */
+
+static void begin_section(struct parser *p, struct conf_line *l)
+{
+    const char *s = l->argv[0];
+    p->skipping = 0;
+    if (strcmp(s, "global") == 0) {
+        if (l->argc > 1)
+            error(p, "'global' takes no argument");
+        p->sec = SEC_GLOBAL;
+        p->cur = NULL;
+        return;
+    }
+    if (strcmp(s, "defaults") == 0) {
+        if (l->argc > 2) {
+            error(p, "'defaults' takes at most a name ('from' is not supported)");
+            return;
+        }
+        proxy_free_strings(&p->defaults);
+        proxy_builtin_defaults(&p->defaults);
+        p->sec = SEC_DEFAULTS;
+        p->cur = &p->defaults;
+        return;
+    }
+    enum section sec = strcmp(s, "frontend") == 0 ? SEC_FRONTEND
+                     : strcmp(s, "backend") == 0 ? SEC_BACKEND : SEC_LISTEN;
+    unsigned caps = sec == SEC_FRONTEND ? PROXY_FRONTEND
+                  : sec == SEC_BACKEND ? PROXY_BACKEND : PROXY_FRONTEND | PROXY_BACKEND;
+    if (l->argc != 2) {
+        error(p, "'%s' expects a name%s", s,
+              l->argc > 2 ? " (an address after the name is not supported: use 'bind')" : "");
+        p->sec = SEC_NONE;
+        p->skipping = 1;
+        return;
+    }
+    for (struct proxy *px = p->cfg->proxies; px; px = px->next) {
+        if (strcmp(px->name, l->argv[1]) == 0 && (px->caps & caps)) {
+            error(p, "%s '%s' has the same name as the proxy declared at line %d", s, l->argv[1],
+                  px->line);
+            break;
+        }
+    }
+    p->sec = sec;
+    p->cur = proxy_new(p, l->argv[1], caps);
+    if (p->cur == NULL) {
+        p->sec = SEC_NONE;
+        p->skipping = 1;
+    }
+}
+
+static int is_section(const char *word)
+{
+    return strcmp(word, "global") == 0 || strcmp(word, "defaults") == 0 ||
+           strcmp(word, "frontend") == 0 || strcmp(word, "backend") == 0 ||
+           strcmp(word, "listen") == 0;
+}
+
+static int is_unsupported_section(const char *word)
+{
+    static const char *const others[] = { "userlist", "peers", "resolvers", "cache", "program",
+                                          "http-errors", "ring", "mailers", "crt-store",
+                                          "traces", NULL };
+    for (int i = 0; others[i]; i++)
+        if (strcmp(word, others[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- whole-file checks ----------------------------------------------- */
+
+static void finish(struct parser *p)
+{
+    struct lb_config *cfg = p->cfg;
+    for (struct proxy *px = cfg->proxies; px; px = px->next) {
+        p->line = px->line;
+        if (px->caps & PROXY_FRONTEND) {
+            if (px->nbinds == 0)
+                error(p, "frontend '%s' has no 'bind' line (declare it as a backend if that "
+                         "was meant)", px->name);
+            cfg->nlisteners += (unsigned)px->nbinds;
+            if (px->backend_name) {
+                px->backend = lb_config_find(cfg, px->backend_name, PROXY_BACKEND);
+                if (px->backend == NULL) {
+                    p->line = px->backend_line;
+                    error(p, "%s '%s' uses backend '%s', which does not exist", px->caps &
+                          PROXY_BACKEND ? "listen" : "frontend", px->name, px->backend_name);
+                }
+            } else if (px->caps & PROXY_BACKEND) {
+                px->backend = px;
+            } else {
+                error(p, "frontend '%s' has no backend: add 'default_backend NAME' or "
+                         "'use_backend NAME'", px->name);
+            }
+            if (px->to.client == 0)
+                warning(p, "frontend '%s' has no 'timeout client': idle clients are never "
+                           "closed", px->name);
+        }
+        if (px->caps & PROXY_BACKEND) {
+            if (px->nservers == 0)
+                warning(p, "backend '%s' has no server: its requests get 503", px->name);
+            if (px->to.server == 0 || px->to.connect == 0)
+                warning(p, "backend '%s' lacks 'timeout %s': stalled servers are waited for "
+                           "forever", px->name, px->to.server == 0 ? "server" : "connect");
+            cfg->nservers += (unsigned)px->nservers;
+        }
+    }
+    if (cfg->proxies == NULL) {
+        p->line = 0;
+        error(p, "no frontend or listen section: nothing to do");
+    }
+}
+
+struct lb_config *lb_config_parse(const char *name, const char *text, size_t len,
+                                  conf_getenv_fn *getenv_fn, struct strbuf *errors,
+                                  struct strbuf *warnings)
+{
+    struct parser p;
+    memset(&p, 0, sizeof(p));
+    p.file = name;
+    p.errors = errors;
+    p.warnings = warnings;
+    p.cfg = calloc(1, sizeof(*p.cfg));
+    if (p.cfg == NULL) {
+        strbuf_printf(errors, "%s: out of memory\n", name);
+        return NULL;
+    }
+    p.cfg->file = strdup(name);
+    p.cfg->bufsize = 16384;
+    p.tail = &p.cfg->proxies;
+    proxy_builtin_defaults(&p.defaults);
+
+    struct conf_line *l = malloc(sizeof(*l));
+    if (l == NULL) {
+        lb_config_free(p.cfg);
+        strbuf_printf(errors, "%s: out of memory\n", name);
+        return NULL;
+    }
+    size_t pos = 0;
+    int lineno = 0;
+    while (pos < len) {
+        const char *start = text + pos;
+        const char *nl = memchr(start, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - start) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        p.line = ++lineno;
+        const char *why;
+        if (conf_split_line(start, n, lineno, getenv_fn, l, &why) != 0) {
+            error(&p, "%s", why);
+            continue;
+        }
+        if (l->argc == 0)
+            continue;
+        if (is_section(l->argv[0])) {
+            begin_section(&p, l);
+        } else if (is_unsupported_section(l->argv[0])) {
+            error(&p, "section '%s' is not supported by wscale", l->argv[0]);
+            p.sec = SEC_NONE;
+            p.skipping = 1;
+        } else if (p.skipping) {
+            continue;
+        } else if (p.sec == SEC_GLOBAL) {
+            global_keyword(&p, l);
+        } else if (p.sec == SEC_NONE) {
+            error(&p, "'%s' outside of a section (expected global, defaults, frontend, "
+                      "backend or listen first)", l->argv[0]);
+        } else {
+            proxy_keyword(&p, l);
+        }
+    }
+    free(l);
+    finish(&p);
+    proxy_free_strings(&p.defaults);
+    if (p.nerrors > 0) {
+        lb_config_free(p.cfg);
+        return NULL;
+    }
+    return p.cfg;
+}
+
+struct lb_config *lb_config_load(const char *path, conf_getenv_fn *getenv_fn,
+                                 struct strbuf *errors, struct strbuf *warnings)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        strbuf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    struct strbuf text = STRBUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        strbuf_append(&text, chunk, n);
+    int failed = ferror(f) || text.failed;
+    fclose(f);
+    if (failed) {
+        strbuf_printf(errors, "%s: cannot read\n", path);
+        strbuf_free(&text);
+        return NULL;
+    }
+    struct lb_config *cfg = lb_config_parse(path, text.data ? text.data : "", text.len, getenv_fn,
+                                            errors, warnings);
+    strbuf_free(&text);
+    return cfg;
+}
+
+struct proxy *lb_config_find(const struct lb_config *cfg, const char *name, unsigned caps)
+{
+    for (struct proxy *px = cfg->proxies; px; px = px->next)
+        if ((px->caps & caps) == caps && strcmp(px->name, name) == 0)
+            return px;
+    return NULL;
+}
+
+void lb_config_free(struct lb_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    struct proxy *px = cfg->proxies;
+    while (px) {
+        struct proxy *next = px->next;
+        for (size_t i = 0; i < px->nservers; i++) {
+            free(px->servers[i]->name);
+            free(px->servers[i]->host);
+            free(px->servers[i]);
+        }
+        for (size_t i = 0; i < px->nbinds; i++) {
+            free(px->binds[i]->text);
+            free(px->binds[i]);
+        }
+        free(px->servers);
+        free(px->binds);
+        proxy_free_strings(px);
+        free(px);
+        px = next;
+    }
+    free(cfg->file);
+    free(cfg);
+}

@@ -1,0 +1,118 @@
+/* lb-t.h — the types of the lb mode.
+ *
+ * What the configuration file describes and the runtime state hung on it
+ * live in the same structs, as HAProxy's struct proxy and struct server do:
+ * a proxy is a frontend, a backend, or both (listen). */
+#ifndef WSCALE_LB_T_H
+#define WSCALE_LB_T_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../shared/net.h"
+#include "../shared/timeq.h"
+
+struct stream;
+struct check;
+
+/* Timeouts in milliseconds; 0 means "not set" (see lb/timeouts.c for what
+ * applies instead, HAProxy's fallbacks). */
+struct lb_timeouts {
+    uint32_t client, server, connect, tunnel, http_request, http_keep_alive;
+    uint32_t queue, client_fin, server_fin, check;
+};
+
+enum lb_balance { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_RANDOM };
+
+enum lb_log_target { LOG_TARGET_NONE, LOG_TARGET_GLOBAL, LOG_TARGET_STDOUT, LOG_TARGET_STDERR };
+
+/* A FIFO of streams waiting for a server slot (server maxconn). */
+struct stream_queue {
+    struct stream *head, *tail;
+    unsigned len;
+};
+
+struct server {
+    struct proxy *be;
+    char *name;
+    char *host;              /* as written, for messages */
+    uint16_t port;
+    struct net_addr addr;    /* resolved at start-up */
+    int line;
+
+    unsigned weight;         /* 0..256; 0 takes no new traffic */
+    unsigned maxconn;        /* 0: unlimited */
+    unsigned inter_ms, rise, fall;
+    uint8_t check, backup, disabled;
+
+    /* runtime */
+    uint16_t index;          /* in lb->servers; 0 is "no server" */
+    uint8_t up;              /* may take new connections */
+    unsigned health;         /* consecutive check results in the current direction */
+    unsigned cur_conns;      /* streams holding a slot on this server */
+    unsigned long long total_conns;
+    long rr_current;         /* smooth weighted round-robin state */
+    struct check *chk;       /* NULL without "check" */
+};
+
+struct listener {
+    struct proxy *fe;
+    char *text;              /* the bind address as written */
+    struct net_addr addr;
+    int line;
+    int fd;
+    ev_io watcher;
+    uint16_t index;          /* in lb->listeners */
+    uint8_t paused;          /* not accepting: maxconn reached, or out of fds */
+};
+
+#define PROXY_FRONTEND 0x1
+#define PROXY_BACKEND 0x2
+
+struct proxy {
+    struct proxy *next;
+    char *name;
+    int line;
+    unsigned caps;           /* PROXY_FRONTEND, PROXY_BACKEND, both for listen */
+
+    struct lb_timeouts to;
+    enum lb_balance balance;
+    unsigned random_draws;   /* random(N) */
+    unsigned retries;
+    int redispatch;          /* 0: off; HAProxy's interval otherwise (-1: last retry) */
+    uint8_t forwardfor, httpchk, allbackups;
+    char *chk_method, *chk_uri, *chk_version;
+    unsigned expect_status;  /* 0: any 2xx or 3xx passes */
+    unsigned maxconn;        /* frontend: concurrent connections; 0: the global one */
+    enum lb_log_target log;
+    char *backend_name;      /* use_backend / default_backend, resolved below */
+    int backend_line;
+    uint8_t backend_forced;  /* set by use_backend: default_backend does not replace it */
+    struct proxy *backend;
+    struct server defsrv;    /* default-server settings */
+
+    struct server **servers;
+    size_t nservers;
+    struct listener **binds;
+    size_t nbinds;
+
+    /* runtime */
+    unsigned feconn;         /* streams accepted by this frontend, still open */
+    unsigned beconn;         /* streams assigned to this backend */
+    unsigned long long fe_total, be_total;
+    struct stream_queue queue; /* waiting for a server slot */
+    unsigned rr_rotor;       /* leastconn tie-break */
+};
+
+struct lb_config {
+    char *file;
+    unsigned maxconn;        /* global: accepted connections at once */
+    unsigned bufsize;        /* tune.bufsize */
+    uint32_t hard_stop_after;/* ms; bound of the SIGTERM drain */
+    enum lb_log_target log;  /* global log target */
+    struct proxy *proxies;   /* in file order */
+    unsigned nservers, nlisteners;
+};
+
+#endif

@@ -1,0 +1,205 @@
+/* stream.c — see stream.h: creation, socket watching, timeouts by phase,
+ * and the end of a stream. */
+#include "stream.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../shared/log.h"
+#include "httplog.h"
+
+static struct stream *stream_of_cli(ev_io *w)
+{
+    return (struct stream *)(void *)((char *)w - offsetof(struct stream, cli));
+}
+
+static struct stream *stream_of_srv(ev_io *w)
+{
+    return (struct stream *)(void *)((char *)w - offsetof(struct stream, srv));
+}
+
+static void stream_dispatch(struct lb *lb, struct stream *s, int cli_revents, int srv_revents)
+{
+    switch (s->state) {
+    case ST_CONNECT:
+        if (srv_revents)
+            connect_io(lb, s);
+        break;
+    case ST_TUNNEL:
+        tunnel_io(lb, s, cli_revents, srv_revents);
+        break;
+    case ST_REQ:
+    case ST_HTTP:
+    case ST_REPLY:
+        txn_io(lb, s, cli_revents, srv_revents);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_client(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    stream_dispatch(w->data, stream_of_cli(w), revents, 0);
+}
+
+static void on_server(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    stream_dispatch(w->data, stream_of_srv(w), 0, revents);
+}
+
+static void watch_one(struct ev_loop *loop, ev_io *w, int events)
+{
+    if (w->fd < 0)
+        return;
+    if ((w->events & (EV_READ | EV_WRITE)) == events && ev_is_active(w) == (events != 0))
+        return;
+    ev_io_stop(loop, w);
+    ev_io_set(w, w->fd, events);
+    if (events)
+        ev_io_start(loop, w);
+}
+
+void stream_watch(struct lb *lb, struct stream *s, int cli_events, int srv_events)
+{
+    watch_one(lb->loop, &s->cli, cli_events);
+    watch_one(lb->loop, &s->srv, srv_events);
+}
+
+void stream_set_timeout(struct lb *lb, struct stream *s, uint32_t ms)
+{
+    struct timeq *q = lb_timeq(lb, ms);
+    if (q)
+        timeq_add(q, &s->tq);
+}
+
+/* Keeps the client address in 16 bytes: IPv4 as IPv4-mapped IPv6. */
+static void store_client_addr(struct stream *s, const struct sockaddr *addr)
+{
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)addr;
+        memset(s->client_addr, 0, 10);
+        s->client_addr[10] = s->client_addr[11] = 0xff;
+        memcpy(s->client_addr + 12, &a->sin_addr, 4);
+        s->client_port = ntohs(a->sin_port);
+    } else if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)addr;
+        memcpy(s->client_addr, &a->sin6_addr, 16);
+        s->client_port = ntohs(a->sin6_port);
+    }
+}
+
+struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const struct sockaddr *addr)
+{
+    struct stream *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev_io_init(&s->cli, on_client, fd, 0);
+    s->cli.data = lb;
+    ev_io_init(&s->srv, on_server, -1, 0);
+    s->srv.data = lb;
+    s->listener = li->index;
+    store_client_addr(s, addr);
+
+    lb->actconn++;
+    li->fe->feconn++;
+    li->fe->fe_total++;
+    txn_start(lb, s);
+    return s;
+}
+
+void stream_close(struct lb *lb, struct stream *s, const char *term)
+{
+    if (s->state == ST_DEAD)
+        return;
+    if (term)
+        httplog_emit(lb, s, term);
+    connect_release(lb, s);
+    ev_io_stop(lb->loop, &s->cli);
+    close(s->cli.fd);
+    if (s->srv.fd >= 0) {
+        ev_io_stop(lb->loop, &s->srv);
+        close(s->srv.fd);
+        s->srv.fd = -1;
+    }
+    timeq_remove(&s->tq);
+    if (s->state == ST_TUNNEL)
+        tunnel_free(lb, s);
+    else if (s->u.txn)
+        txn_free(lb, s->u.txn);
+
+    lb->actconn--;
+    stream_listener(lb, s)->fe->feconn--;
+    s->state = ST_DEAD;
+    s->u.dead_next = lb->dead;
+    lb->dead = s;
+    lb_listeners_resume(lb);
+}
+
+void stream_free_dead(struct lb *lb)
+{
+    while (lb->dead) {
+        struct stream *s = lb->dead;
+        lb->dead = s->u.dead_next;
+        free(s);
+    }
+}
+
+void stream_close_all(struct lb *lb, const char *term)
+{
+    /* Every live stream is in the timeout queue of its phase. */
+    for (size_t i = 0; i < lb->ntimeqs; i++) {
+        struct timeq *q = lb->timeqs[i];
+        while (q->count > 0) {
+            struct timeq_entry *e = q->head.next;
+            stream_close(lb, (struct stream *)(void *)((char *)e - offsetof(struct stream, tq)),
+                         term);
+        }
+    }
+}
+
+void stream_timeout(struct timeq *q, struct timeq_entry *e)
+{
+    struct lb *lb = q->data;
+    struct stream *s = (struct stream *)(void *)((char *)e - offsetof(struct stream, tq));
+    struct txn *t = s->state == ST_TUNNEL ? NULL : s->u.txn;
+    switch (s->state) {
+    case ST_REQ:
+        /* A request started and not finished in time gets 408; an idle
+         * connection (new, or kept alive) just goes, unlogged. */
+        if (t && t->req && pbuf_len(t->req) > 0)
+            txn_reply(lb, s, 408, "cR");
+        else
+            stream_close(lb, s, NULL);
+        break;
+    case ST_QUEUED:
+        connect_queue_timeout(lb, s);
+        break;
+    case ST_CONNECT:
+        connect_failed(lb, s, "connect timeout", 1);
+        break;
+    case ST_HTTP:
+        if (!t->rsp_head_done)
+            txn_reply(lb, s, 504, "sH");
+        else /* data phase: blame the side that holds bytes back */
+            stream_close(lb, s, t->rsp_fwd > 0 || t->to_cli ? "cD" : "sD");
+        break;
+    case ST_TUNNEL:
+        stream_close(lb, s, "cD");
+        break;
+    default:
+        stream_close(lb, s, t && t->term[0] ? t->term : "cD");
+        break;
+    }
+}

@@ -1,0 +1,155 @@
+/* stream.h — one client connection through the lb, and the server
+ * connection paired with it (HAProxy calls this a stream).
+ *
+ *   REQ ─► QUEUED ─► CONNECT ─► HTTP ─► (keep-alive) REQ ...
+ *    │                            └──► TUNNEL (after a valid 101)
+ *    └──────────► REPLY (an answer of the lb's own: 400, 503, ...)
+ *
+ * A tunnel keeps only this struct: 200 bytes. HTTP transactions hang their
+ * buffers and parsing state on a separate struct txn, freed when the
+ * connection goes idle or becomes a tunnel. Servers and listeners are
+ * referred to by 16-bit indexes for the same reason. */
+#ifndef WSCALE_LB_STREAM_H
+#define WSCALE_LB_STREAM_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "../shared/http-body.h"
+#include "../shared/pool.h"
+#include "../shared/rbuf.h"
+#include "../shared/timeq.h"
+#include "../shared/ws-handshake.h"
+#include "lb.h"
+
+enum stream_state {
+    ST_REQ,      /* reading a request head */
+    ST_QUEUED,   /* waiting for a server slot (server maxconn) */
+    ST_CONNECT,  /* connecting to the server */
+    ST_HTTP,     /* forwarding a request and its response */
+    ST_TUNNEL,   /* after a valid 101: relaying bytes both ways */
+    ST_REPLY,    /* sending an answer of the lb's own, then closing */
+    ST_DEAD,
+};
+
+/* stream.flags */
+#define SF_CLI_EOF 0x01   /* the client sent FIN */
+#define SF_SRV_EOF 0x02   /* the server sent FIN */
+#define SF_CLI_SHUT 0x04  /* we sent FIN to the client */
+#define SF_SRV_SHUT 0x08  /* we sent FIN to the server */
+#define SF_SLOT 0x10      /* holds a slot on its server (cur_conns) */
+#define SF_ASSIGNED 0x20  /* counted in its backend's beconn */
+#define SF_KA_WAIT 0x40   /* waiting for the next request of a kept-alive connection */
+
+/* Timer slots, in ms (STREAM_TIMER_UNSET until reached): HAProxy's
+ * Tq (request head), Tw (queue), Tc (connect), Tr (response head). */
+enum { TIMER_TQ, TIMER_TW, TIMER_TC, TIMER_TR, NTIMERS };
+#define STREAM_TIMER_UNSET UINT32_MAX
+
+/* Bytes of a tunnel waiting for a full socket, allocated only then. */
+struct tunnel_pend {
+    struct pbuf *to_srv, *to_cli;
+};
+
+struct stream {
+    ev_io cli;                /* client socket */
+    ev_io srv;                /* server socket; fd -1 when there is none */
+    struct timeq_entry tq;    /* the timeout of the current phase */
+    uint16_t server;          /* index in lb->servers, 0 when none */
+    uint16_t listener;        /* index in lb->listeners */
+    uint8_t state;
+    uint8_t flags;            /* SF_* in stream.c */
+    uint16_t client_port;
+    union {
+        struct txn *txn;          /* REQ..HTTP, REPLY */
+        struct tunnel_pend *pend; /* TUNNEL: NULL unless a socket is full */
+        struct stream *dead_next; /* DEAD: lb->dead, freed before the loop sleeps */
+    } u;
+    uint64_t bytes_in;        /* read from the client */
+    uint64_t bytes_out;       /* written to the client */
+    uint32_t t_start;         /* ms (lb_now_ms) at accept or at the request's start */
+    uint32_t timers[NTIMERS];
+    uint8_t client_addr[16];  /* IPv4 as IPv4-mapped IPv6 */
+    uint16_t request_line;    /* TUNNEL: interned request line for the log (httplog.c) */
+};
+
+/* The HTTP transaction state of a stream, while it has one. */
+struct txn {
+    struct pbuf *req;         /* from the client: the head, the body, pipelined requests */
+    struct pbuf *rsp;         /* from the server */
+    struct rbuf *to_srv;      /* the rewritten request head, until sent */
+    struct rbuf *to_cli;      /* a response head or an answer of the lb's own, until sent */
+    uint32_t to_srv_off, to_cli_off;
+    uint32_t req_fwd;         /* bytes at req's head classified as body: may be sent */
+    uint32_t rsp_fwd;         /* the same for rsp */
+    struct http_body req_body, rsp_body;
+    uint8_t req_done;         /* the request is entirely forwarded */
+    uint8_t rsp_head_done;    /* the final response head was forwarded */
+    uint8_t upgrade;          /* the request asks for a WebSocket */
+    uint8_t head_request;     /* method HEAD: the response has no body */
+    uint8_t keepalive;        /* the client connection stays open afterwards */
+    uint8_t retries;          /* connection attempts that failed so far */
+    uint16_t status;          /* of the final response, for the log */
+    char term[2];             /* termination state, once decided */
+    char ws_accept[WS_ACCEPT_LEN + 1]; /* what a valid 101 must carry */
+    char request_line[160];   /* for the log, truncated at 159 bytes */
+    struct stream *queue_prev, *queue_next; /* in the backend's queue */
+    struct lb *lb;
+};
+
+struct stream *stream_new(struct lb *lb, struct listener *li, int fd,
+                          const struct sockaddr *addr);
+
+/* Ends the stream: logs it with termination state term ("--" when clean,
+ * NULL to log nothing), closes both sockets, releases the server slot. The
+ * memory goes before the loop next sleeps. */
+void stream_close(struct lb *lb, struct stream *s, const char *term);
+
+/* Before the loop sleeps: free closed streams. */
+void stream_free_dead(struct lb *lb);
+
+/* Closes every stream (SIGINT, end of drain). */
+void stream_close_all(struct lb *lb, const char *term);
+
+/* Timeout expiry for every stream queue. */
+void stream_timeout(struct timeq *q, struct timeq_entry *e);
+
+/* The server of a stream, or NULL. */
+static inline struct server *stream_server(const struct lb *lb, const struct stream *s)
+{
+    return s->server ? lb->servers[s->server] : NULL;
+}
+
+static inline struct listener *stream_listener(const struct lb *lb, const struct stream *s)
+{
+    return lb->listeners[s->listener];
+}
+
+/* Watches the client and server sockets for the given events (EV_READ,
+ * EV_WRITE or 0). */
+void stream_watch(struct lb *lb, struct stream *s, int cli_events, int srv_events);
+
+/* Moves the stream into the timeout queue of `ms` for its current phase. */
+void stream_set_timeout(struct lb *lb, struct stream *s, uint32_t ms);
+
+/* txn.c: the HTTP phase. */
+void txn_start(struct lb *lb, struct stream *s);              /* wait for a request head */
+void txn_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents);
+void txn_server_connected(struct lb *lb, struct stream *s);  /* send the request */
+void txn_reply(struct lb *lb, struct stream *s, int status, const char *term);
+void txn_free(struct lb *lb, struct txn *t);
+
+/* connect.c: choosing a server and connecting to it. */
+void connect_assign(struct lb *lb, struct stream *s);          /* balance, queue or 503 */
+void connect_io(struct lb *lb, struct stream *s);              /* connect completed or failed */
+void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_out);
+void connect_release(struct lb *lb, struct stream *s);         /* give the server slot back */
+void connect_queue_timeout(struct lb *lb, struct stream *s);
+void connect_assign_queued(struct lb *lb, struct proxy *be);    /* slots freed: serve the queue */
+
+/* tunnel.c: after a valid 101. */
+void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv);
+void tunnel_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents);
+void tunnel_free(struct lb *lb, struct stream *s);
+
+#endif

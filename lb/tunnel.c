@@ -1,0 +1,237 @@
+/* tunnel.c — a WebSocket after its 101: bytes relayed both ways, no frame
+ * parsing.
+ *
+ * A read goes into the lb's one scratch buffer and is sent straight on: one
+ * recv and one send per message, nothing kept. Only when the other socket is
+ * full does the rest go into a pool buffer; the side it came from is then
+ * not read until that buffer has drained and gone back to the pool. A FIN
+ * is passed on once what came before it is delivered; while one direction
+ * is closed, the fin timeouts apply. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "httplog.h"
+#include "stream.h"
+#include "timeouts.h"
+
+static struct proxy *fe_of(struct lb *lb, struct stream *s)
+{
+    return stream_listener(lb, s)->fe;
+}
+
+/* The bytes waiting to go to the client, or to the server. */
+static struct pbuf **pending(struct stream *s, int to_client)
+{
+    return to_client ? &s->u.pend->to_cli : &s->u.pend->to_srv;
+}
+
+static int has_pending(const struct stream *s, int to_client)
+{
+    if (s->u.pend == NULL)
+        return 0;
+    struct pbuf *b = to_client ? s->u.pend->to_cli : s->u.pend->to_srv;
+    return b != NULL;
+}
+
+/* Drops the pending-bytes holder once both directions are drained. */
+static void pend_trim(struct lb *lb, struct stream *s)
+{
+    struct tunnel_pend *p = s->u.pend;
+    if (p == NULL)
+        return;
+    for (int to_client = 0; to_client <= 1; to_client++) {
+        struct pbuf **b = pending(s, to_client);
+        if (*b && pbuf_len(*b) == 0) {
+            pbuf_put(&lb->pool, *b);
+            *b = NULL;
+        }
+    }
+    if (p->to_cli == NULL && p->to_srv == NULL) {
+        free(p);
+        s->u.pend = NULL;
+    }
+}
+
+void tunnel_free(struct lb *lb, struct stream *s)
+{
+    if (s->u.pend) {
+        pbuf_put(&lb->pool, s->u.pend->to_cli);
+        pbuf_put(&lb->pool, s->u.pend->to_srv);
+        free(s->u.pend);
+        s->u.pend = NULL;
+    }
+    httplog_release(lb, s->request_line);
+    s->request_line = 0;
+}
+
+/* Passes a FIN on: after src's EOF, once nothing is left for dst. */
+static void forward_shutdown(struct stream *s, int to_client)
+{
+    uint8_t eof = to_client ? SF_SRV_EOF : SF_CLI_EOF;
+    uint8_t shut = to_client ? SF_CLI_SHUT : SF_SRV_SHUT;
+    if ((s->flags & eof) && !(s->flags & shut) && !has_pending(s, to_client)) {
+        shutdown(to_client ? s->cli.fd : s->srv.fd, SHUT_WR);
+        s->flags |= shut;
+    }
+}
+
+/* Sends what waits for one side. Returns -1 on a socket error. */
+static int flush(struct lb *lb, struct stream *s, int to_client)
+{
+    if (!has_pending(s, to_client))
+        return 0;
+    struct pbuf *b = *pending(s, to_client);
+    int fd = to_client ? s->cli.fd : s->srv.fd;
+    while (pbuf_len(b) > 0) {
+        ssize_t n = send(fd, b->data + b->head, pbuf_len(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -1;
+        }
+        if (to_client)
+            s->bytes_out += (uint64_t)n;
+        pbuf_consume(b, (uint32_t)n);
+    }
+    pend_trim(lb, s);
+    return 0;
+}
+
+/* Keeps what could not be sent: n bytes at p, for one side. */
+static int keep(struct lb *lb, struct stream *s, int to_client, const uint8_t *p, size_t n)
+{
+    if (s->u.pend == NULL && (s->u.pend = calloc(1, sizeof(*s->u.pend))) == NULL)
+        return -1;
+    struct pbuf **b = pending(s, to_client);
+    if (*b == NULL && (*b = pbuf_get(&lb->pool)) == NULL)
+        return -1;
+    memcpy((*b)->data + (*b)->tail, p, n);
+    (*b)->tail += (uint32_t)n;
+    return 0;
+}
+
+/* One read from a side and its send to the other. Returns 1 if bytes moved,
+ * 0 if not, -1 if the tunnel must close (with *term). */
+static int relay(struct lb *lb, struct stream *s, int from_client, const char **term)
+{
+    int src = from_client ? s->cli.fd : s->srv.fd;
+    int dst = from_client ? s->srv.fd : s->cli.fd;
+    ssize_t n = recv(src, lb->scratch, lb->cfg->bufsize, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        *term = from_client ? "CD" : "SD";
+        return -1;
+    }
+    if (n == 0) {
+        s->flags |= from_client ? SF_CLI_EOF : SF_SRV_EOF;
+        forward_shutdown(s, !from_client);
+        return 1;
+    }
+    if (from_client)
+        s->bytes_in += (uint64_t)n;
+    ssize_t w = send(dst, lb->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            *term = from_client ? "SD" : "CD";
+            return -1;
+        }
+        w = 0;
+    }
+    if (!from_client)
+        s->bytes_out += (uint64_t)w;
+    if (w < n && keep(lb, s, !from_client, lb->scratch + w, (size_t)(n - w)) != 0) {
+        *term = "RD";
+        return -1;
+    }
+    return 1;
+}
+
+/* Watches what the tunnel can do now, and ends it when both ways are done. */
+static void tunnel_update(struct lb *lb, struct stream *s, int moved)
+{
+    if ((s->flags & (SF_CLI_EOF | SF_SRV_EOF | SF_CLI_SHUT | SF_SRV_SHUT)) ==
+        (SF_CLI_EOF | SF_SRV_EOF | SF_CLI_SHUT | SF_SRV_SHUT)) {
+        stream_close(lb, s, "--");
+        return;
+    }
+    int cli = 0, srv = 0;
+    /* A side is read only while what it sent before has been delivered. */
+    if (!(s->flags & SF_CLI_EOF) && !has_pending(s, 0))
+        cli |= EV_READ;
+    if (!(s->flags & SF_SRV_EOF) && !has_pending(s, 1))
+        srv |= EV_READ;
+    if (has_pending(s, 1))
+        cli |= EV_WRITE;
+    if (has_pending(s, 0))
+        srv |= EV_WRITE;
+    stream_watch(lb, s, cli, srv);
+
+    struct proxy *fe = fe_of(lb, s), *be = stream_server(lb, s)->be;
+    if (moved && (s->flags & (SF_CLI_EOF | SF_SRV_EOF)) && s->tq.q != lb_timeq(lb, to_fin(fe, be)))
+        stream_set_timeout(lb, s, to_fin(fe, be));
+    else if (moved)
+        timeq_touch(&s->tq);
+}
+
+void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv)
+{
+    struct txn *t = s->u.txn;
+    uint16_t line = httplog_intern(lb, t->request_line);
+    txn_free(lb, t);
+    s->u.pend = NULL;
+    s->state = ST_TUNNEL;
+    s->request_line = line;
+    if ((to_cli && pbuf_len(to_cli)) || (to_srv && pbuf_len(to_srv))) {
+        s->u.pend = calloc(1, sizeof(*s->u.pend));
+        if (s->u.pend == NULL) {
+            pbuf_put(&lb->pool, to_cli);
+            pbuf_put(&lb->pool, to_srv);
+            stream_close(lb, s, "RD");
+            return;
+        }
+        s->u.pend->to_cli = to_cli;
+        s->u.pend->to_srv = to_srv;
+        pend_trim(lb, s);
+    } else {
+        pbuf_put(&lb->pool, to_cli);
+        pbuf_put(&lb->pool, to_srv);
+    }
+    stream_set_timeout(lb, s, to_tunnel(fe_of(lb, s), stream_server(lb, s)->be));
+    tunnel_io(lb, s, EV_WRITE, EV_WRITE);
+}
+
+void tunnel_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents)
+{
+    const char *term = NULL;
+    int moved = 0;
+    if (((cli_revents & EV_WRITE) && flush(lb, s, 1) != 0) ||
+        ((srv_revents & EV_WRITE) && flush(lb, s, 0) != 0)) {
+        stream_close(lb, s, (cli_revents & EV_WRITE) ? "CD" : "SD");
+        return;
+    }
+    forward_shutdown(s, 1);
+    forward_shutdown(s, 0);
+    if (cli_revents & EV_READ) {
+        int r = relay(lb, s, 1, &term);
+        if (r < 0) {
+            stream_close(lb, s, term);
+            return;
+        }
+        moved |= r;
+    }
+    if (srv_revents & EV_READ) {
+        int r = relay(lb, s, 0, &term);
+        if (r < 0) {
+            stream_close(lb, s, term);
+            return;
+        }
+        moved |= r;
+    }
+    tunnel_update(lb, s, moved || (cli_revents | srv_revents) & EV_WRITE);
+}
