@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from procs import WSCALE, Backend, Redis, sanitizer_report  # noqa: E402
+from procs import WSCALE, Backend, Lb, Redis, sanitizer_report  # noqa: E402
 
 
 def pytest_configure(config):
@@ -49,3 +49,50 @@ def chat(redis, backends):
 def echo(backends):
     """One backend in --echo mode (no Redis)."""
     return backends("--echo", "--id", "echo")
+
+
+@pytest.fixture
+def lbs(tmp_path):
+    """Starts lb processes: lbs(config_text, **ports) -> Lb. In the text, {port}
+    is the lb's own (free) port; other {names} come from the keywords. All are
+    stopped at the end and must show no sanitizer report."""
+    started = []
+
+    def start(config, wait_ready=True, args=(), **ports):
+        lb = Lb(tmp_path, config, wait_ready=wait_ready, args=args, **ports)
+        started.append(lb)
+        return lb
+
+    yield start
+    for lb in started:
+        lb.stop()
+    for lb in started:
+        report = sanitizer_report(lb.output())
+        assert report is None, f"lb on port {lb.port}: {report}\n{lb.output()}"
+
+
+TUTORIAL_CFG = """
+frontend http
+    bind 127.0.0.1:{port}
+    mode http
+    timeout client 1000s
+    use_backend all
+backend all
+    mode http
+    timeout server 1000s
+    timeout connect 1000s
+    server s1 127.0.0.1:{p1}
+    server s2 127.0.0.1:{p2}
+    server s3 127.0.0.1:{p3}
+    server s4 127.0.0.1:{p4}
+"""
+
+
+@pytest.fixture
+def tutorial(redis, backends, lbs):
+    """The tutorial's stack: Redis, four chat backends ws1..ws4, and the
+    tutorial's haproxy.cfg (loopback addresses) run by wscale lb."""
+    ws = [backends("--id", f"ws{i}", "--redis", redis.url) for i in range(1, 5)]
+    lb = lbs(TUTORIAL_CFG, p1=ws[0].port, p2=ws[1].port, p3=ws[2].port, p4=ws[3].port)
+    lb.backends = ws
+    return lb

@@ -201,3 +201,52 @@ class Backend:
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):
         return self.proc.stop(sig, timeout)
+
+
+class Lb:
+    """A `wscale lb` process running `config`, a configuration text in which
+    {port} is replaced by the port it listens on (chosen free) and {name} by
+    any keyword given."""
+
+    def __init__(self, tmp_path, config, wait_ready=True, args=(), **ports):
+        self.port = free_port()
+        self.config_path = tmp_path / f"lb-{self.port}.cfg"
+        self.config_path.write_text(config.format(port=self.port, **ports))
+        argv = [WSCALE, "lb", "-f", str(self.config_path)] + list(args)
+        self.proc = Proc(argv, str(tmp_path / f"lb-{self.port}.log"))
+        self.pid = self.proc.pid
+        if wait_ready:
+            self.proc.ready_or_stop(lambda: port_open(self.port), f"lb on port {self.port}")
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def http_get(self, path, headers=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def rss_kib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def output(self):
+        return self.proc.output()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        return self.proc.stop(sig, timeout)
+
+
+def lb_check(tmp_path, config):
+    """Runs `wscale lb -c -f FILE` on a configuration text."""
+    path = tmp_path / "check.cfg"
+    path.write_text(config)
+    return subprocess.run([WSCALE, "lb", "-c", "-f", str(path)], capture_output=True, text=True,
+                          timeout=10)
