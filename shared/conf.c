@@ -3,10 +3,12 @@
 
 #include <string.h>
 
-/* Appends c to the word being built; fails when the line is full. */
+/* Appends c to the word being built; fails when the line is full. The words
+ * never need more than the line's length plus one NUL (each further word's
+ * NUL takes the place of the blank before it), which words[] holds. */
 static int put(struct conf_line *out, size_t *n, char c)
 {
-    if (*n >= CONF_MAX_LINE)
+    if (*n >= sizeof(out->words))
         return -1;
     out->words[(*n)++] = c;
     return 0;
