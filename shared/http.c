@@ -223,7 +223,8 @@ ssize_t http_parse_response(const char *buf, size_t len, struct http_response *r
     if (len < 13)
         return HTTP_INCOMPLETE;
     if ((buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' || buf[9] < '1' || buf[9] > '5' ||
-        buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+        buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
+        (buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')) {
         rsp->error = "malformed status line";
         return HTTP_BAD_REQUEST;
     }
