@@ -511,14 +511,16 @@ static void kw_option(struct parser *p, struct conf_line *l, int negate)
             if (negate)
                 return;
             if (l->argc > 5) {
-                error(p, "option httpchk takes at most METHOD URI VERSION");
+                error(p, "option httpchk takes [URI] or METHOD URI [VERSION]");
                 return;
             }
             free(px->chk_method);
             free(px->chk_uri);
             free(px->chk_version);
-            px->chk_method = xstrdup(p, l->argc > 2 ? l->argv[2] : "OPTIONS");
-            px->chk_uri = xstrdup(p, l->argc > 3 ? l->argv[3] : "/");
+            /* HAProxy's forms: [<uri>] or <method> <uri> [<version>]. */
+            int one = l->argc == 3;
+            px->chk_method = xstrdup(p, l->argc > 3 ? l->argv[2] : "OPTIONS");
+            px->chk_uri = xstrdup(p, one ? l->argv[2] : l->argc > 3 ? l->argv[3] : "/");
             px->chk_version = xstrdup(p, l->argc > 4 ? l->argv[4] : "HTTP/1.0");
             if (strcmp(px->chk_version, "HTTP/1.0") != 0 && strcmp(px->chk_version, "HTTP/1.1") != 0)
                 error(p, "option httpchk: version must be HTTP/1.0 or HTTP/1.1");
@@ -731,7 +733,7 @@ static void finish(struct parser *p)
             cfg->nservers += (unsigned)px->nservers;
         }
     }
-    if (cfg->proxies == NULL) {
+    if (cfg->nlisteners == 0 && p->nerrors == 0) {
         p->line = 0;
         error(p, "no frontend or listen section: nothing to do");
     }
