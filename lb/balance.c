@@ -27,11 +27,10 @@ static size_t candidates(struct proxy *be, const struct server *avoid, struct se
             if (s->backup != backup || !s->up || s->disabled || s->weight == 0)
                 continue;
             any_up = 1;
-            if (s->maxconn && s->cur_conns >= s->maxconn)
-                continue;
-            set[n++] = s;
+            if (!s->maxconn || s->cur_conns < s->maxconn)
+                set[n++] = s;
             if (backup && !be->allbackups)
-                break; /* the first usable backup only, as HAProxy */
+                break; /* the first UP backup only (waited for when full), as HAProxy */
         }
     }
     *full = any_up && n == 0;
