@@ -59,7 +59,7 @@ static void watch_one(struct ev_loop *loop, ev_io *w, int events)
 {
     if (w->fd < 0)
         return;
-    if ((w->events & (EV_READ | EV_WRITE)) == events && ev_is_active(w) == (events != 0))
+    if ((w->events & (EV_READ | EV_WRITE)) == events && !!ev_is_active(w) == (events != 0))
         return;
     ev_io_stop(loop, w);
     ev_io_set(w, w->fd, events);
@@ -158,13 +158,19 @@ void stream_free_dead(struct lb *lb)
 
 void stream_close_all(struct lb *lb, const char *term)
 {
-    /* Every live stream is in the timeout queue of its phase. */
-    for (size_t i = 0; i < lb->ntimeqs; i++) {
-        struct timeq *q = lb->timeqs[i];
-        while (q->count > 0) {
-            struct timeq_entry *e = q->head.next;
-            stream_close(lb, (struct stream *)(void *)((char *)e - offsetof(struct stream, tq)),
-                         term);
+    /* Every live stream is in the timeout queue of its phase. Closing one
+     * that held a server slot may move a queued stream into a queue already
+     * walked, hence the passes until one closes nothing. */
+    for (int closed = 1; closed;) {
+        closed = 0;
+        for (size_t i = 0; i < lb->ntimeqs; i++) {
+            struct timeq *q = lb->timeqs[i];
+            while (q->count > 0) {
+                struct timeq_entry *e = q->head.next;
+                stream_close(lb, (struct stream *)(void *)((char *)e - offsetof(struct stream, tq)),
+                             term);
+                closed = 1;
+            }
         }
     }
 }
