@@ -720,6 +720,7 @@ static void finish(struct parser *p)
                 error(p, "frontend '%s' has no backend: add 'default_backend NAME' or "
                          "'use_backend NAME'", px->name);
             }
+            p->line = px->line;
             if (px->to.client == 0)
                 warning(p, "frontend '%s' has no 'timeout client': idle clients are never "
                            "closed", px->name);

@@ -166,12 +166,13 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     s->flags &= (uint8_t)~SF_SLOT;
     srv->cur_conns--;
 
-    t->retries++;
-    if (t->retries > be->retries) {
-        s->timers[TIMER_TC] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ] - s->timers[TIMER_TW];
+    /* t->retries counts the retries made (what the log shows, as HAProxy);
+     * Tc stays unset (-1 in the log): no connection was established. */
+    if (t->retries >= be->retries) {
         txn_reply(lb, s, 503, timed_out ? "sC" : "SC");
         return;
     }
+    t->retries++;
     struct server *next = srv;
     if (redispatch_now(be, t->retries)) {
         int full;

@@ -132,7 +132,7 @@ void httplog_emit(struct lb *lb, struct stream *s, const char *term)
     int status = s->state == ST_TUNNEL ? 101 : t ? (t->status ? t->status : -1) : -1;
 
     log_to(target == LOG_TARGET_STDOUT ? 1 : 2, LOG_INFO,
-           "%s [%s] %s %s/%s %s/%s/%s/%s/%u %d %llu %llu %c%c-- %u/%u/%u/%u/%u %u/%u \"%s\"",
+           "%s [%s] %s %s/%s %s/%s/%s/%s/%u %d %llu %llu - %c%c-- %u/%u/%u/%u/%u %u/%u \"%s\"",
            client, date, li->fe->name, be ? be->name : "<NOSRV>", srv ? srv->name : "<NOSRV>",
            timers[TIMER_TQ], timers[TIMER_TW], timers[TIMER_TC], timers[TIMER_TR],
            lb_now_ms(lb) - s->t_start, status, (unsigned long long)s->bytes_out,

@@ -1,15 +1,18 @@
 /* httplog.h — one line per finished request or tunnel, in HAProxy's
  * httplog spirit:
  *
- *   127.0.0.1:41234 [24/Nov/2026:21:35:00.123] http all/s1 0/0/1/2/5012 101 1523 342 ---- 3/3/1/1/0 0/0 "GET / HTTP/1.1"
+ *   127.0.0.1:41234 [24/Nov/2026:21:35:00.123] http all/s1 0/0/1/2/5012 101 1523 342 - ---- 3/3/1/1/0 0/0 "GET / HTTP/1.1"
  *
  * client, [accept date], frontend, backend/server, Tq/Tw/Tc/Tr/Tt (ms; -1:
- * not reached), status, bytes to the client, bytes from the client,
+ * not reached), status, bytes to the client, bytes from the client, "-",
  * termination state (e.g. "--" clean, "cD" client timeout in the data phase,
  * "sC" server connect failure; then two '-' where HAProxy shows cookie
  * states), actconn/feconn/beconn/srv_conn/retries, srv_queue/backend_queue,
- * the request line. Written to the frontend's log target (log stdout|stderr,
- * or global); a frontend without one logs no traffic, as HAProxy. */
+ * the request line. Fields sit where HAProxy's httplog has them, so its log
+ * tools parse the line; the bytes from the client fill the slot of the
+ * captured request cookie (always "-" in HAProxy without "capture cookie").
+ * Written to the frontend's log target (log stdout|stderr, or global); a
+ * frontend without one logs no traffic, as HAProxy. */
 #ifndef WSCALE_LB_HTTPLOG_H
 #define WSCALE_LB_HTTPLOG_H
 
