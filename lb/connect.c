@@ -173,8 +173,10 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
         return;
     }
     t->retries++;
+    /* With option redispatch, a server that is not usable any more (the
+     * refusal may just have marked it DOWN) is left at once, as HAProxy. */
     struct server *next = srv;
-    if (redispatch_now(be, t->retries)) {
+    if (redispatch_now(be, t->retries) || (be->redispatch && !balance_server_usable(srv))) {
         int full;
         next = balance_pick(be, srv, &full);
     } else if (!balance_server_usable(srv)) {
