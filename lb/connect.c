@@ -16,7 +16,7 @@
 
 static struct proxy *backend_of(struct lb *lb, struct stream *s)
 {
-    return stream_listener(lb, s)->fe->backend;
+    return stream_frontend(lb, s)->backend;
 }
 
 static void queue_push(struct stream_queue *q, struct stream *s)

@@ -74,15 +74,9 @@ static enum lb_log_target target_of(const struct lb *lb, const struct proxy *fe)
 
 static void format_client(const struct stream *s, char *out, size_t size)
 {
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     char ip[INET6_ADDRSTRLEN];
-    if (memcmp(s->client_addr, mapped, 12) == 0) {
-        inet_ntop(AF_INET, s->client_addr + 12, ip, sizeof(ip));
-        snprintf(out, size, "%s:%u", ip, s->client_port);
-    } else {
-        inet_ntop(AF_INET6, s->client_addr, ip, sizeof(ip));
-        snprintf(out, size, "[%s]:%u", ip, s->client_port);
-    }
+    stream_client_ip(s, ip, sizeof(ip));
+    snprintf(out, size, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, s->client_port);
 }
 
 /* The wall-clock time of a stream's start, HAProxy style. */

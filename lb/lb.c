@@ -173,7 +173,7 @@ static void close_idle(struct lb *lb)
         struct timeq_entry *e = lb->timeqs[i]->head.next;
         while (e != &lb->timeqs[i]->head) {
             struct timeq_entry *next = e->next;
-            struct stream *s = (struct stream *)(void *)((char *)e - offsetof(struct stream, tq));
+            struct stream *s = stream_of_tq(e);
             if (s->state == ST_REQ && (s->u.txn == NULL || s->u.txn->req == NULL ||
                                        pbuf_len(s->u.txn->req) == 0))
                 stream_close(lb, s, NULL);

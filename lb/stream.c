@@ -80,13 +80,22 @@ void stream_set_timeout(struct lb *lb, struct stream *s, uint32_t ms)
         timeq_add(q, &s->tq);
 }
 
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+void stream_client_ip(const struct stream *s, char *out, size_t size)
+{
+    if (memcmp(s->client_addr, v4_mapped, 12) == 0)
+        inet_ntop(AF_INET, s->client_addr + 12, out, (socklen_t)size);
+    else
+        inet_ntop(AF_INET6, s->client_addr, out, (socklen_t)size);
+}
+
 /* Keeps the client address in 16 bytes: IPv4 as IPv4-mapped IPv6. */
 static void store_client_addr(struct stream *s, const struct sockaddr *addr)
 {
     if (addr->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)addr;
-        memset(s->client_addr, 0, 10);
-        s->client_addr[10] = s->client_addr[11] = 0xff;
+        memcpy(s->client_addr, v4_mapped, 12);
         memcpy(s->client_addr + 12, &a->sin_addr, 4);
         s->client_port = ntohs(a->sin_port);
     } else if (addr->sa_family == AF_INET6) {
@@ -140,7 +149,7 @@ void stream_close(struct lb *lb, struct stream *s, const char *term)
         txn_free(lb, s->u.txn);
 
     lb->actconn--;
-    stream_listener(lb, s)->fe->feconn--;
+    stream_frontend(lb, s)->feconn--;
     s->state = ST_DEAD;
     s->u.dead_next = lb->dead;
     lb->dead = s;
@@ -166,9 +175,7 @@ void stream_close_all(struct lb *lb, const char *term)
         for (size_t i = 0; i < lb->ntimeqs; i++) {
             struct timeq *q = lb->timeqs[i];
             while (q->count > 0) {
-                struct timeq_entry *e = q->head.next;
-                stream_close(lb, (struct stream *)(void *)((char *)e - offsetof(struct stream, tq)),
-                             term);
+                stream_close(lb, stream_of_tq(q->head.next), term);
                 closed = 1;
             }
         }
@@ -178,7 +185,7 @@ void stream_close_all(struct lb *lb, const char *term)
 void stream_timeout(struct timeq *q, struct timeq_entry *e)
 {
     struct lb *lb = q->data;
-    struct stream *s = (struct stream *)(void *)((char *)e - offsetof(struct stream, tq));
+    struct stream *s = stream_of_tq(e);
     struct txn *t = s->state == ST_TUNNEL ? NULL : s->u.txn;
     switch (s->state) {
     case ST_REQ:

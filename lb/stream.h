@@ -13,6 +13,7 @@
 #define WSCALE_LB_STREAM_H
 
 #include <ev.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../shared/http-body.h"
@@ -124,6 +125,20 @@ static inline struct listener *stream_listener(const struct lb *lb, const struct
 {
     return lb->listeners[s->listener];
 }
+
+static inline struct proxy *stream_frontend(const struct lb *lb, const struct stream *s)
+{
+    return lb->listeners[s->listener]->fe;
+}
+
+/* The stream whose timeout entry is e (every live stream has one). */
+static inline struct stream *stream_of_tq(struct timeq_entry *e)
+{
+    return (struct stream *)(void *)((char *)e - offsetof(struct stream, tq));
+}
+
+/* Writes the client's IP address (without port) into out. */
+void stream_client_ip(const struct stream *s, char *out, size_t size);
 
 /* Watches the client and server sockets for the given events (EV_READ,
  * EV_WRITE or 0). */

@@ -17,11 +17,6 @@
 #include "stream.h"
 #include "timeouts.h"
 
-static struct proxy *fe_of(struct lb *lb, struct stream *s)
-{
-    return stream_listener(lb, s)->fe;
-}
-
 /* The bytes waiting to go to the client, or to the server. */
 static struct pbuf **pending(struct stream *s, int to_client)
 {
@@ -172,7 +167,7 @@ static void tunnel_update(struct lb *lb, struct stream *s, int moved)
         srv |= EV_WRITE;
     stream_watch(lb, s, cli, srv);
 
-    struct proxy *fe = fe_of(lb, s), *be = stream_server(lb, s)->be;
+    struct proxy *fe = stream_frontend(lb, s), *be = stream_server(lb, s)->be;
     if (moved && (s->flags & (SF_CLI_EOF | SF_SRV_EOF)) && s->tq.q != lb_timeq(lb, to_fin(fe, be)))
         stream_set_timeout(lb, s, to_fin(fe, be));
     else if (moved)
@@ -202,7 +197,7 @@ void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct p
         pbuf_put(&lb->pool, to_cli);
         pbuf_put(&lb->pool, to_srv);
     }
-    stream_set_timeout(lb, s, to_tunnel(fe_of(lb, s), stream_server(lb, s)->be));
+    stream_set_timeout(lb, s, to_tunnel(stream_frontend(lb, s), stream_server(lb, s)->be));
     tunnel_io(lb, s, EV_WRITE, EV_WRITE);
 }
 

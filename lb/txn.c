@@ -8,7 +8,6 @@
  * request gets its own, told "Connection: close", and the client side is
  * kept alive. Buffers come from the pool and go back when the transaction
  * ends; a connection idle between requests holds none. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,6 @@
 #include "timeouts.h"
 
 #define TXN_MAX_HEADERS 101 /* HAProxy's tune.http.maxhdr default */
-
-static struct proxy *fe_of(struct lb *lb, struct stream *s)
-{
-    return stream_listener(lb, s)->fe;
-}
 
 static struct txn *txn_get(struct lb *lb, struct stream *s)
 {
@@ -173,7 +167,7 @@ void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
     t->term[0] = term[0];
     t->term[1] = term[1];
     s->state = ST_REPLY;
-    stream_set_timeout(lb, s, to_reply(fe_of(lb, s)));
+    stream_set_timeout(lb, s, to_reply(stream_frontend(lb, s)));
     txn_io(lb, s, EV_WRITE, 0);
 }
 
@@ -233,21 +227,12 @@ static int named_by_connection(const struct http_header *fields, size_t n,
     return http_fields_has_token(fields, n, "connection", name);
 }
 
-static void client_ip(const struct stream *s, char *out, size_t size)
-{
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (memcmp(s->client_addr, mapped, 12) == 0)
-        inet_ntop(AF_INET, s->client_addr + 12, out, (socklen_t)size);
-    else
-        inet_ntop(AF_INET6, s->client_addr, out, (socklen_t)size);
-}
-
 /* The request head as the server gets it: hop-by-hop fields replaced by
  * "Connection: close" (or the upgrade), X-Forwarded-For/-Proto added. */
 static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct txn *t,
                                        const struct http_request *req)
 {
-    struct proxy *fe = fe_of(lb, s);
+    struct proxy *fe = stream_frontend(lb, s);
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb, "%.*s %.*s HTTP/1.%d\r\n", (int)req->method_len, req->method,
                   (int)req->target_len, req->target, req->minor_version);
@@ -263,7 +248,7 @@ static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct t
     strbuf_printf(&sb, "Connection: %s\r\n", t->upgrade ? "Upgrade" : "close");
     if (fe->forwardfor || fe->backend->forwardfor) {
         char ip[64];
-        client_ip(s, ip, sizeof(ip));
+        stream_client_ip(s, ip, sizeof(ip));
         strbuf_printf(&sb, "X-Forwarded-For: %s\r\n", ip);
     }
     strbuf_printf(&sb, "X-Forwarded-Proto: http\r\n\r\n");
@@ -283,14 +268,14 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
 
     struct http_framing framing;
     if (http_request_check(req, &framing) != 0) {
-        log_debug("%s: 400: %s", fe_of(lb, s)->name, req->error);
+        log_debug("%s: 400: %s", stream_frontend(lb, s)->name, req->error);
         txn_reply(lb, s, 400, "PR");
         return;
     }
     t->upgrade = http_header_has_token(req, "upgrade", "websocket") &&
                  http_header_has_token(req, "connection", "upgrade");
     if (t->upgrade && (framing.chunked || framing.content_length > 0)) {
-        log_debug("%s: 400: WebSocket upgrade with a body", fe_of(lb, s)->name);
+        log_debug("%s: 400: WebSocket upgrade with a body", stream_frontend(lb, s)->name);
         txn_reply(lb, s, 400, "PR");
         return;
     }
@@ -322,13 +307,13 @@ static void parse_request(struct lb *lb, struct stream *s)
     ssize_t r = http_parse_request((const char *)t->req->data + t->req->head, pbuf_len(t->req), &req);
     if (r == HTTP_INCOMPLETE) {
         if (pbuf_len(t->req) >= t->req->size) {
-            log_debug("%s: 431: request head over %u bytes", fe_of(lb, s)->name, t->req->size);
+            log_debug("%s: 431: request head over %u bytes", stream_frontend(lb, s)->name, t->req->size);
             txn_reply(lb, s, 431, "PR");
         }
         return;
     }
     if (r == HTTP_BAD_REQUEST || r == HTTP_TOO_MANY_HEADERS) {
-        log_debug("%s: %d: %s", fe_of(lb, s)->name, r == HTTP_BAD_REQUEST ? 400 : 431, req.error);
+        log_debug("%s: %d: %s", stream_frontend(lb, s)->name, r == HTTP_BAD_REQUEST ? 400 : 431, req.error);
         txn_reply(lb, s, r == HTTP_BAD_REQUEST ? 400 : 431, "PR");
         return;
     }
@@ -359,7 +344,7 @@ static void read_request(struct lb *lb, struct stream *s)
         /* The next request begins: it gets the http-request timeout. */
         s->flags &= (uint8_t)~SF_KA_WAIT;
         s->t_start = lb_now_ms(lb);
-        stream_set_timeout(lb, s, to_http_request(fe_of(lb, s)));
+        stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
     }
     s->bytes_in += (uint64_t)n;
     parse_request(lb, s);
@@ -367,7 +352,7 @@ static void read_request(struct lb *lb, struct stream *s)
 
 static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
 {
-    struct proxy *fe = fe_of(lb, s);
+    struct proxy *fe = stream_frontend(lb, s);
     s->state = ST_REQ;
     s->t_start = lb_now_ms(lb);
     s->bytes_in = s->bytes_out = 0;
@@ -427,7 +412,7 @@ static void txn_complete(struct lb *lb, struct stream *s)
         t->req = pipelined;
         s->flags &= (uint8_t)~SF_KA_WAIT;
         s->t_start = lb_now_ms(lb);
-        stream_set_timeout(lb, s, to_http_request(fe_of(lb, s)));
+        stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
         parse_request(lb, s);
     } else {
         pbuf_put(&lb->pool, pipelined);
@@ -538,7 +523,7 @@ static int process_response(struct lb *lb, struct stream *s)
     pbuf_consume(t->rsp, (uint32_t)r);
     t->rsp_fwd = 0;
     t->rsp_head_done = 1;
-    stream_set_timeout(lb, s, to_data(fe_of(lb, s), stream_server(lb, s)->be));
+    stream_set_timeout(lb, s, to_data(stream_frontend(lb, s), stream_server(lb, s)->be));
     return 0;
 }
 
