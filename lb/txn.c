@@ -320,6 +320,15 @@ static void parse_request(struct lb *lb, struct stream *s)
     process_request(lb, s, &req, r);
 }
 
+/* The first byte of a kept-alive connection's next request is here: its
+ * time starts now and it gets the http-request timeout. */
+static void next_request_arrives(struct lb *lb, struct stream *s)
+{
+    s->flags &= (uint8_t)~SF_KA_WAIT;
+    s->t_start = lb_now_ms(lb);
+    stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
+}
+
 static void read_request(struct lb *lb, struct stream *s)
 {
     struct txn *t = txn_get(lb, s);
@@ -340,20 +349,20 @@ static void read_request(struct lb *lb, struct stream *s)
         stream_close(lb, s, first ? NULL : "CR");
         return;
     }
-    if (first && (s->flags & SF_KA_WAIT)) {
-        /* The next request begins: it gets the http-request timeout. */
-        s->flags &= (uint8_t)~SF_KA_WAIT;
-        s->t_start = lb_now_ms(lb);
-        stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
-    }
+    if (first && (s->flags & SF_KA_WAIT))
+        next_request_arrives(lb, s);
     s->bytes_in += (uint64_t)n;
     parse_request(lb, s);
 }
 
+/* Waits for a request: the first of a connection (http-request timeout
+ * from the accept), or the next of a kept-alive one (keep-alive timeout
+ * until its first byte). */
 static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
 {
     struct proxy *fe = stream_frontend(lb, s);
     s->state = ST_REQ;
+    s->server = 0;
     s->t_start = lb_now_ms(lb);
     s->bytes_in = s->bytes_out = 0;
     for (int i = 0; i < NTIMERS; i++)
@@ -363,10 +372,6 @@ static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
         stream_set_timeout(lb, s, to_keep_alive(fe));
     } else {
         stream_set_timeout(lb, s, to_http_request(fe));
-    }
-    if (lb->draining && kept_alive) {
-        stream_close(lb, s, NULL);
-        return;
     }
     stream_watch(lb, s, EV_READ, 0);
 }
@@ -402,21 +407,17 @@ static void txn_complete(struct lb *lb, struct stream *s)
         pipelined = NULL;
     }
     begin_request(lb, s, 1);
-    if (s->state == ST_REQ && pipelined) {
-        t = txn_get(lb, s);
-        if (t == NULL) {
-            pbuf_put(&lb->pool, pipelined);
-            stream_close(lb, s, "RR");
-            return;
-        }
-        t->req = pipelined;
-        s->flags &= (uint8_t)~SF_KA_WAIT;
-        s->t_start = lb_now_ms(lb);
-        stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
-        parse_request(lb, s);
-    } else {
+    if (pipelined == NULL)
+        return;
+    t = txn_get(lb, s);
+    if (t == NULL) {
         pbuf_put(&lb->pool, pipelined);
+        stream_close(lb, s, "RR");
+        return;
     }
+    t->req = pipelined;
+    next_request_arrives(lb, s);
+    parse_request(lb, s);
 }
 
 /* ---- the response -------------------------------------------------------- */

@@ -16,7 +16,7 @@ import socket
 import time
 
 from procs import port_open, free_port, wait_until
-from scripted_server import scripted  # noqa: F401
+from scripted_server import answer_ok, scripted  # noqa: F401
 from wsraw import RawWS
 
 HTTPLOG = re.compile(
@@ -190,3 +190,21 @@ backend be
     time.sleep(0.2)
     lines = httplog_lines(lb)
     assert [m["fe"] for m in lines] == ["loud"], lb.output()
+
+
+def test_a_refused_request_after_a_served_one_logs_no_server(lbs, scripted):
+    """On a kept-alive connection, a request refused before any server is
+    chosen must not be logged with the previous request's server."""
+    srv = scripted(answer_ok)
+    lb = logged_lb(lbs, f"127.0.0.1:{srv.port}")
+    with socket.create_connection(("127.0.0.1", lb.port), timeout=5) as s:
+        s.sendall(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        s.sendall(b"GET /two HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n")
+        while s.recv(4096):
+            pass
+    lines = wait_lines(lb, 2)
+    assert lines[0]["srv"] == "s1" and lines[0]["status"] == "200"
+    assert lines[1]["status"] == "400" and lines[1]["srv"] == "<NOSRV>"
