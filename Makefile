@@ -1,6 +1,8 @@
 # wscale — one executable, built at the repo root.
 #
 #   make                 build ./wscale
+#   make demo            install what is missing, build, run the whole stack
+#                        (DEMO_ARGS="--backends 3 --port 9000" to change it)
 #   make test            install test dependencies; run unit + integration tests
 #                        on the optimized build, then again under ASan + UBSan
 #   make test SANITIZE=1 only the sanitized run
@@ -27,12 +29,14 @@ PYTHON  ?= /usr/bin/python3
 
 SRCS    := $(wildcard shared/*.c backend/*.c lb/*.c)
 LIBSRCS := $(filter-out shared/main.c,$(SRCS))
-OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
-LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o)
+# Files embedded in the binary: each becomes a generated C array.
+PAGE_C  := $(BUILD)/gen/chat-page.c
+OBJS    := $(SRCS:%.c=$(BUILD)/%.o) $(PAGE_C:.c=.o)
+LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o) $(PAGE_C:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all wscale test unit integration setup clean
+.PHONY: all wscale demo test unit integration setup clean
 all: wscale
 
 # ./wscale is always the last build; SANITIZE=1 builds replace it too.
@@ -52,12 +56,29 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
 
+# backend/chat-page.html as bytes: od and sed only, nothing to install.
+$(PAGE_C): backend/chat-page.html
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; \
+	  echo 'const unsigned char chat_page_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t chat_page_html_len = sizeof(chat_page_html);'; } > $@
+
+$(PAGE_C:.c=.o): $(PAGE_C)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwscale.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(BUILD)/libwscale.a $(LDLIBS)
 
 setup:
 	scripts/setup
+
+demo:
+	scripts/setup --runtime
+	$(MAKE) wscale
+	./wscale demo $(DEMO_ARGS)
 
 unit: $(UNIT_BINS)
 	@failed=0; for t in $(UNIT_BINS); do $$t || failed=1; done; exit $$failed

@@ -7,6 +7,7 @@
 #include "../shared/version.h"
 #include "backend.h"
 #include "bus.h"
+#include "page.h"
 #include "session.h"
 
 static const char TEXT[] = "text/plain; charset=utf-8";
@@ -78,7 +79,8 @@ void status_serve(struct session *s, const struct http_request *req)
 
     int healthz = path_len == 8 && memcmp(req->target, "/healthz", 8) == 0;
     int metrics = path_len == 8 && memcmp(req->target, "/metrics", 8) == 0;
-    if (!healthz && !metrics) {
+    int page = path_len == 1 && req->target[0] == '/';
+    if (!healthz && !metrics && !page) {
         static const char body[] = "not found\n";
         session_respond(s, 404, TEXT, "", body, sizeof(body) - 1, head_only);
         return;
@@ -89,6 +91,17 @@ void status_serve(struct session *s, const struct http_request *req)
         return;
     }
 
+    if (page) {
+        /* Self-contained: inline script and style, WebSocket to this origin. */
+        session_respond(s, 200, "text/html; charset=utf-8",
+                        "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
+                        "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
+                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "Referrer-Policy: no-referrer\r\n",
+                        (const char *)chat_page_html, chat_page_html_len, head_only);
+        return;
+    }
     if (healthz) {
         const char *why = "ok";
         int ok = be->bus == NULL || bus_healthy(be->bus, &why);

@@ -1,6 +1,6 @@
-/* status.h — plain HTTP on the backend's port: GET /healthz (200 "ok" while
- * both Redis connections are up, else 503 and why), GET /metrics (Prometheus
- * text format), anything else 404. */
+/* status.h — plain HTTP on the backend's port: GET / (the chat page),
+ * GET /healthz (200 "ok" while both Redis connections are up, else 503 and
+ * why), GET /metrics (Prometheus text format), anything else 404. */
 #ifndef WSCALE_STATUS_H
 #define WSCALE_STATUS_H
 

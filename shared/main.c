@@ -4,6 +4,7 @@
 
 #include "../backend/backend.h"
 #include "../lb/lb.h"
+#include "demo.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -15,6 +16,7 @@ static void usage(FILE *out)
           "Modes:\n"
           "  lb        an HAProxy-style, WebSocket-aware layer-7 proxy\n"
           "  backend   a Redis-backed WebSocket group-chat server\n"
+          "  demo      the whole stack on this host: Redis, backends, lb\n"
           "  version   print the version\n"
           "\n"
           "Run 'wscale MODE --help' for the options of a mode.\n",
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
         return backend_main(argc - 1, argv + 1);
     if (strcmp(mode, "lb") == 0)
         return lb_main(argc - 1, argv + 1);
+    if (strcmp(mode, "demo") == 0)
+        return demo_main(argc - 1, argv + 1);
     if (strcmp(mode, "version") == 0 || strcmp(mode, "--version") == 0 || strcmp(mode, "-V") == 0) {
         printf("wscale %s\n", WSCALE_VERSION);
         return 0;
@@ -40,6 +44,6 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "wscale: unknown mode '%s' (expected lb, backend or version; see wscale --help)\n", mode);
+    fprintf(stderr, "wscale: unknown mode '%s' (expected lb, backend, demo or version; see wscale --help)\n", mode);
     return 2;
 }

@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from procs import WSCALE, Backend, Lb, Redis, sanitizer_report  # noqa: E402
+from procs import WSCALE, Backend, Demo, Lb, Redis, sanitizer_report  # noqa: E402
 
 
 def pytest_configure(config):
@@ -96,3 +96,23 @@ def tutorial(redis, backends, lbs):
     lb = lbs(TUTORIAL_CFG, p1=ws[0].port, p2=ws[1].port, p3=ws[2].port, p4=ws[3].port)
     lb.backends = ws
     return lb
+
+
+@pytest.fixture
+def demos(tmp_path):
+    """Starts `wscale demo` processes: demos(*args) -> Demo. At the end every
+    demo is stopped and none may have left a child or a temporary directory."""
+    started = []
+
+    def start(*args, env=None, wait_ready=True):
+        d = Demo(tmp_path, args, env=env, wait_ready=wait_ready)
+        started.append(d)
+        return d
+
+    yield start
+    leftovers = []
+    for d in started:
+        d.stop()
+        leftovers += d.leftovers()
+        d.kill_leftovers()
+    assert not leftovers, f"processes left behind: {leftovers}"

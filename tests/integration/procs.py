@@ -250,3 +250,97 @@ def lb_check(tmp_path, config):
     path.write_text(config)
     return subprocess.run([WSCALE, "lb", "-c", "-f", str(path)], capture_output=True, text=True,
                           timeout=10)
+
+
+class Demo:
+    """A `wscale demo` process; .children maps a name (redis, ws1.., lb) to its
+    pid as printed in the demo's table once everything is up."""
+
+    def __init__(self, tmp_path, args=(), env=None, wait_ready=True):
+        self.port = free_port()
+        self.out_path = tmp_path / f"demo-{self.port}.out"
+        self.err_path = tmp_path / f"demo-{self.port}.err"
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        full_env = dict(os.environ)
+        full_env["TMPDIR"] = str(tmp_path)
+        full_env.update(env or {})
+        self.p = subprocess.Popen([WSCALE, "demo", "--port", str(self.port), *args],
+                                  stdout=self.out, stderr=self.err, env=full_env,
+                                  start_new_session=True)
+        self.pid = self.p.pid
+        self.children = {}
+        if wait_ready:
+            try:
+                wait_until(lambda: "Ctrl-C stops everything" in self.stdout() or
+                           self.p.poll() is not None, timeout=20, what="the demo's table")
+                assert self.p.poll() is None, self.stderr()
+            except AssertionError:
+                self.stop(signal.SIGKILL)
+                raise
+            self.children = self.parse_table()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stdout(self):
+        return self.out_path.read_text(errors="replace")
+
+    def stderr(self):
+        return self.err_path.read_text(errors="replace")
+
+    def parse_table(self):
+        children = {}
+        for line in self.stdout().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[1].isdigit() and ":" in parts[2]:
+                children[parts[0]] = int(parts[1])
+        return children
+
+    def tmpdirs(self):
+        """The demo's temporary directories (it makes them under $TMPDIR)."""
+        return [p for p in os.listdir(self.out_path.parent) if p.startswith("wscale-demo-")]
+
+    def stop(self, sig=signal.SIGINT, timeout=25.0):
+        if self.p.poll() is None:
+            os.kill(self.pid, sig)
+            try:
+                self.p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.p.wait(timeout=5)
+        self.out.close()
+        self.err.close()
+        return self.p.returncode
+
+    def leftovers(self):
+        """Children still running (checked by command line: a pid may have
+        been reused by an unrelated process since)."""
+        left = []
+        for name, pid in self.children.items():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except FileNotFoundError:
+                continue
+            if pid_alive(pid) and (b"wscale" in cmd or b"redis-server" in cmd or b"/proc/self/exe" in cmd):
+                left.append((name, pid))
+        return left
+
+    def kill_leftovers(self):
+        for _, pid in self.leftovers():
+            os.kill(pid, signal.SIGKILL)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
