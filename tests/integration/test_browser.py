@@ -1,5 +1,6 @@
 """The tutorial's browser client in real headless Chromium (Debian's, driven
 by playwright-core): `new WebSocket(url)` on two backends, chatting."""
+import json
 import os
 import subprocess
 
@@ -13,3 +14,40 @@ def test_chromium_pages_on_two_backends_chat_together(redis, backends):
                        capture_output=True, text=True, timeout=90)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ws2:hello from chromium ✓" in r.stdout
+
+
+DEMO_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "demo-chat.mjs")
+
+
+def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path):
+    """Two pages of the demo's chat page through the lb: they land on different
+    backends and chat; the backend of page A is killed (SIGKILL): page A shows
+    it is reconnecting, comes back, and the pages chat again. Screenshots are
+    kept in the test's temporary directory."""
+    demo = demos("--backends", "3")
+    pids = {name: pid for name, pid in demo.children.items() if name.startswith("ws")}
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    r = subprocess.run(["node", DEMO_SCRIPT, demo.url, json.dumps(pids), str(shots)],
+                       capture_output=True, text=True, timeout=120)
+    observed = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
+    assert r.returncode == 0, f"{observed}\n{r.stderr}\n{demo.stderr()}"
+
+    assert observed["backendA"] != observed["backendB"]
+    assert observed["crossMs"] < 1000, "a message takes more than a second to cross"
+    assert "econnect" in observed["reconnectingText"]  # "Reconnecting in ..."
+    # Page A is back: on another backend, or on its own one restarted by the
+    # demo's supervisor (0.5 s after the kill), which is then a new process.
+    victim = observed["backendA"]
+    if observed["backendAfter"] == victim:
+        assert f"{victim} restarted as pid" in demo.stderr()
+    # Page B was never on the killed backend and stayed where it was.
+    assert observed["backendBAfter"] == observed["backendB"]
+    for name in ("a-connected", "b-connected", "a-reconnecting", "a-back", "b-back"):
+        assert (shots / f"{name}.png").stat().st_size > 5000, name
+
+    # The restarted backend is a child too: it must go when the demo stops.
+    for line in demo.stderr().splitlines():
+        if " restarted as pid " in line:
+            name = line.split(" info: ")[1].split()[0]
+            demo.children[name + "-restarted"] = int(line.rsplit(" ", 1)[1])
