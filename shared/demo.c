@@ -50,7 +50,7 @@ struct demo {
     struct child redis;
     struct child backends[MAX_BACKENDS];
     uint16_t backend_ports[MAX_BACKENDS];
-    char backend_names[MAX_BACKENDS][8];
+    char backend_names[MAX_BACKENDS][16];
     struct child lb;
     enum phase phase;
     int fronts_started;          /* the backends and the lb were started */
