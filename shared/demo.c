@@ -299,6 +299,17 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static int start_fronts(struct demo *d);
 
+/* Where to reach the lb from this host: its address, or loopback when it
+ * listens on every address. */
+static const char *lb_host(const struct demo *d)
+{
+    if (strcmp(d->bind, "0.0.0.0") == 0)
+        return "127.0.0.1";
+    if (strcmp(d->bind, "::") == 0)
+        return "::1";
+    return d->bind;
+}
+
 static void print_table(struct demo *d)
 {
     printf("\nwscale demo is up: %u backends behind the lb, one Redis.\n\n", d->nbackends);
@@ -311,7 +322,9 @@ static void print_table(struct demo *d)
     for (unsigned i = 0; i < d->nbackends; i++)
         printf("  %-8s %-8d 127.0.0.1:%u\n", d->backends[i].name, (int)d->backends[i].pid,
                d->backend_ports[i]);
-    const char *host = strcmp(d->bind, "0.0.0.0") == 0 ? "127.0.0.1" : d->bind;
+    /* An IPv6 address takes brackets in a URL. */
+    char host[300];
+    snprintf(host, sizeof(host), strchr(lb_host(d), ':') ? "[%s]" : "%s", lb_host(d));
     printf("  %-8s %-8d %s:%u\n\n", "lb", (int)d->lb.pid, d->bind, d->port);
     printf("Open http://%s:%u/ in two browser windows and chat.\n", host, d->port);
     printf("Or the tutorial's way, in a browser console on that page:\n"
@@ -328,7 +341,7 @@ static int everything_up(struct demo *d)
     for (unsigned i = 0; i < d->nbackends; i++)
         if (!port_accepts("127.0.0.1", d->backend_ports[i]))
             return 0;
-    return port_accepts(strcmp(d->bind, "0.0.0.0") == 0 ? "127.0.0.1" : d->bind, d->port);
+    return port_accepts(lb_host(d), d->port);
 }
 
 static void on_start_check(struct ev_loop *loop, ev_timer *w, int revents)
