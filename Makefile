@@ -15,7 +15,7 @@ endif
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -MMD -MP
-LDLIBS  := -lev -lhiredis -lcrypto
+LDLIBS  := -lev -lhiredis -lssl -lcrypto
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/asan

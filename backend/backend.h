@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../shared/rbuf.h"
+#include "../shared/tls.h"
 #include "../shared/timeq.h"
 #include "../shared/ws.h"
 #include "hub.h"
@@ -64,6 +65,8 @@ struct backend {
     struct outq_pool outq_pool;
     uint8_t *scratch;
     struct rbuf *greeting;          /* encoded once, queued by reference */
+    struct tls_server *tls;         /* --tls-cert, or NULL */
+    ev_timer ticket_rotation;       /* new TLS ticket keys, hourly */
     struct backend_stats stats;
 };
 

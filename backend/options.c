@@ -14,7 +14,7 @@
 enum {
     OPT_HELP = 1, OPT_LISTEN, OPT_ID, OPT_REDIS, OPT_CHANNEL, OPT_MAX_MESSAGE,
     OPT_PING_INTERVAL, OPT_ECHO, OPT_ALLOW_ORIGIN, OPT_MAX_OUTPUT, OPT_PUBLISH_QUEUE,
-    OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_REDIS_TIMEOUT, OPT_LOG_LEVEL,
+    OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_REDIS_TIMEOUT, OPT_LOG_LEVEL, OPT_TLS_CERT,
 };
 
 static const struct cli_option options[] = {
@@ -33,6 +33,7 @@ static const struct cli_option options[] = {
     { "drain-timeout", 0, 1, OPT_DRAIN_TIMEOUT },
     { "redis-timeout", 0, 1, OPT_REDIS_TIMEOUT },
     { "log-level", 0, 1, OPT_LOG_LEVEL },
+    { "tls-cert", 0, 1, OPT_TLS_CERT },
     { NULL, 0, 0, 0 },
 };
 
@@ -53,6 +54,8 @@ void backend_usage(FILE *out)
 "                            [REDIS_URL, or REDIS_HOST and REDIS_PORT] (redis://127.0.0.1:6379)\n"
 "  --channel NAME            Redis pub/sub channel                  (livechat)\n"
 "  --echo                    no Redis: send each message back to its sender only\n"
+"  --tls-cert PEM            serve wss:// and https:// with this certificate\n"
+"                            chain and key (Mozilla intermediate TLS settings)\n"
 "  --allow-origin LIST       comma-separated Origins allowed to connect (any);\n"
 "                            others get 403, requests without Origin are allowed\n"
 "  --max-message BYTES       largest message accepted, larger is closed 1009 (1m)\n"
@@ -214,6 +217,11 @@ static int apply_flag(struct backend_options *o, int id, const char *v, const ch
           : id == OPT_DRAIN_TIMEOUT ? &o->drain_timeout : &o->redis_timeout) = s;
         break;
     }
+    case OPT_TLS_CERT:
+        if (*v == '\0')
+            return set_error(err, size, "%s: expected a PEM file holding the certificate chain and key", flag);
+        o->tls_cert = v;
+        break;
     case OPT_LOG_LEVEL:
         if (log_level_parse(v, &o->log_level) != 0)
             return set_error(err, size, "%s '%s': expected debug, info, warn or error", flag, v);

@@ -23,6 +23,7 @@ struct backend_options {
     char channel[256];
     int echo;                  /* no Redis: every message goes back to its sender */
     const char *allow_origin;  /* comma-separated list, or NULL for any origin */
+    const char *tls_cert;      /* PEM with chain and key: serve wss:// (NULL: ws://) */
     uint64_t max_message;      /* bytes; a larger message is closed with 1009 */
     uint64_t max_output;       /* bytes of unsent output before a 1008 close */
     uint64_t publish_queue;    /* bytes waiting for Redis before a 1013 close */

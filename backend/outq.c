@@ -78,19 +78,30 @@ ssize_t outq_write(struct outq *q, struct outq_pool *pool, int fd, size_t *attem
     ssize_t written = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (written < 0)
         return -1;
+    outq_consume(q, pool, (size_t)written);
+    return written;
+}
 
-    size_t left = (size_t)written;
+size_t outq_peek(const struct outq *q, const uint8_t **data)
+{
+    if (q->head == NULL)
+        return 0;
+    *data = q->head->buf->data + q->head_off;
+    return q->head->buf->len - q->head_off;
+}
+
+void outq_consume(struct outq *q, struct outq_pool *pool, size_t n)
+{
     while (q->head) {
         size_t in_head = q->head->buf->len - q->head_off;
-        if (left < in_head) {
-            q->head_off += left;
-            q->bytes -= left;
+        if (n < in_head) {
+            q->head_off += n;
+            q->bytes -= n;
             break;
         }
-        left -= in_head;
+        n -= in_head;
         pop_head(q, pool);
     }
-    return written;
 }
 
 void outq_drop_unsent(struct outq *q, struct outq_pool *pool)

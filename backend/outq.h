@@ -37,6 +37,13 @@ int outq_push(struct outq *q, struct outq_pool *pool, struct rbuf *b);
  * *attempted to how many were offered), or -1 with errno. */
 ssize_t outq_write(struct outq *q, struct outq_pool *pool, int fd, size_t *attempted);
 
+/* The unsent bytes of the head buffer (for writers without iovecs: TLS).
+ * Returns 0 when the queue is empty. */
+size_t outq_peek(const struct outq *q, const uint8_t **data);
+
+/* Marks n bytes as written (n at most outq_peek's length). */
+void outq_consume(struct outq *q, struct outq_pool *pool, size_t n);
+
 /* True when the head buffer has been partly written: the peer already has
  * the start of a frame, whose end must follow before anything else. */
 static inline int outq_started(const struct outq *q)

@@ -17,6 +17,7 @@
 #include "session.h"
 
 #define ACCEPTS_PER_EVENT 64
+#define TICKET_ROTATION 3600.0 /* seconds between new TLS ticket keys */
 #define ACCEPT_PAUSE 0.1 /* seconds to stop accepting when out of descriptors */
 
 static const char *env_lookup(const char *name)
@@ -61,6 +62,14 @@ static void on_accept_pause_end(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     if (be->listen_fd >= 0)
         ev_io_start(loop, &be->accept_watcher);
+}
+
+static void on_ticket_rotation(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct backend *be = w->data;
+    (void)loop;
+    (void)revents;
+    tls_server_rotate_keys(be->tls);
 }
 
 static void stop_listening(struct backend *be)
@@ -139,8 +148,9 @@ static int backend_listen(struct backend *be)
                   strerror(errno));
         return -1;
     }
-    log_info("listening on %s as '%s' (%s)", net_addr_format((struct sockaddr *)&addr.ss, text, sizeof(text)),
-             o->id, o->echo ? "echo mode, no Redis" : "chat");
+    log_info("listening on %s%s as '%s' (%s)",
+             net_addr_format((struct sockaddr *)&addr.ss, text, sizeof(text)),
+             be->tls ? " (TLS)" : "", o->id, o->echo ? "echo mode, no Redis" : "chat");
     return 0;
 }
 
@@ -164,6 +174,16 @@ int backend_run(const struct backend_options *opt)
         goto out;
     }
 
+    if (opt->tls_cert) {
+        char *paths[1] = { (char *)opt->tls_cert };
+        struct tls_settings defaults = { 0 };
+        char why[512];
+        be->tls = tls_server_new(paths, 1, &defaults, why, sizeof(why));
+        if (be->tls == NULL) {
+            log_error("--tls-cert: %s", why);
+            goto out;
+        }
+    }
     long nofile = net_raise_nofile();
     if (backend_listen(be) != 0)
         goto out;
@@ -194,6 +214,10 @@ int backend_run(const struct backend_options *opt)
     ev_prepare_init(&be->before_sleep, on_before_sleep);
     be->before_sleep.data = be;
     ev_prepare_start(be->loop, &be->before_sleep);
+    ev_timer_init(&be->ticket_rotation, on_ticket_rotation, TICKET_ROTATION, TICKET_ROTATION);
+    be->ticket_rotation.data = be;
+    if (be->tls)
+        ev_timer_start(be->loop, &be->ticket_rotation);
 
     if (!opt->echo) {
         char url[400];
@@ -227,10 +251,12 @@ out:
         ev_signal_stop(be->loop, &be->sigint);
         ev_timer_stop(be->loop, &be->drain_timer);
         ev_prepare_stop(be->loop, &be->before_sleep);
+        ev_timer_stop(be->loop, &be->ticket_rotation);
         ev_loop_destroy(be->loop);
     }
     if (be->greeting)
         rbuf_unref(be->greeting);
+    tls_server_free(be->tls);
     outq_pool_free(&be->outq_pool);
     free(be->scratch);
     free(be);

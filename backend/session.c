@@ -24,6 +24,7 @@
 #define SF_PEER_EOF 0x10      /* the peer's FIN arrived */
 #define SF_WS 0x20            /* in.ws is in use (else in.head) */
 #define SF_IN_HUB 0x40        /* a hub member: receives chat traffic */
+#define SF_READ_WANTS_WRITE 0x80 /* TLS must write before it can read on */
 
 /* How many reads one readiness event may do before yielding to others. */
 #define READS_PER_EVENT 4
@@ -40,7 +41,7 @@ static void session_watch(struct session *s)
     int events = 0;
     if (!(s->flags & SF_PEER_EOF))
         events |= EV_READ;
-    if (s->flags & SF_WRITE_ARMED)
+    if (s->flags & (SF_WRITE_ARMED | SF_READ_WANTS_WRITE))
         events |= EV_WRITE;
     if (ev_is_active(&s->io) && (s->io.events & (EV_READ | EV_WRITE)) == events)
         return;
@@ -130,6 +131,10 @@ void session_kill(struct session *s, const char *why)
         log_debug("client fd=%d: closed: %s", s->fd, why);
     leave_open(s);
     ev_io_stop(be->loop, &s->io);
+    if (s->tls) {
+        SSL_free(s->tls);
+        s->tls = NULL;
+    }
     close(s->fd);
     s->fd = -1;
     timeq_remove(&s->tq);
@@ -144,10 +149,34 @@ void session_kill_queue(struct timeq *q, const char *why)
         session_kill(session_of(q->head.next), why);
 }
 
+/* Writes queued bytes through TLS, one buffer at a time. Returns 0 when the
+ * queue is empty or the connection cannot take more now, -1 when broken. */
+static int flush_tls(struct session *s)
+{
+    const uint8_t *p;
+    size_t len;
+    while ((len = outq_peek(&s->out, &p)) > 0) {
+        ssize_t n = tls_write(s->tls, p, len);
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
+            return 0;
+        if (n < 0)
+            return -1;
+        outq_consume(&s->out, &s->be->outq_pool, (size_t)n);
+        s->be->stats.bytes_out += (uint64_t)n;
+    }
+    return 0;
+}
+
 static void session_flush(struct session *s)
 {
     struct backend *be = s->be;
-    while (s->out.head) {
+    if (s->tls) {
+        if (flush_tls(s) != 0) {
+            session_kill(s, "TLS write failed");
+            return;
+        }
+    }
+    while (!s->tls && s->out.head) {
         size_t attempted;
         ssize_t n = outq_write(&s->out, &be->outq_pool, s->fd, &attempted);
         if (n < 0) {
@@ -172,6 +201,8 @@ static void session_flush(struct session *s)
         session_watch(s);
     }
     if (s->state == SESSION_FINISHING && !(s->flags & SF_SHUT_WR)) {
+        if (s->tls)
+            tls_close_notify(s->tls);
         shutdown(s->fd, SHUT_WR);
         s->flags |= SF_SHUT_WR;
         if (s->flags & SF_PEER_EOF)
@@ -473,15 +504,39 @@ static void session_peer_eof(struct session *s)
     session_kill(s, s->state == SESSION_OPEN ? "connection closed without a close frame" : NULL);
 }
 
+/* One read, plain or TLS: bytes, 0 at EOF, or -1 with errno (EAGAIN when
+ * nothing is there now). */
+static ssize_t session_recv(struct session *s, uint8_t *buf, size_t len)
+{
+    if (s->tls == NULL)
+        return recv(s->fd, buf, len, 0);
+    ssize_t n = tls_read(s->tls, buf, len);
+    if (n >= 0)
+        return n;
+    errno = n == TLS_FAILED ? ECONNRESET : EAGAIN;
+    if (n == TLS_WANT_WRITE && !(s->flags & SF_READ_WANTS_WRITE)) {
+        s->flags |= SF_READ_WANTS_WRITE;
+        session_watch(s);
+    }
+    return -1;
+}
+
 static void session_read(struct session *s)
 {
     struct backend *be = s->be;
+    if (s->flags & SF_READ_WANTS_WRITE) {
+        s->flags &= (uint8_t)~SF_READ_WANTS_WRITE;
+        session_watch(s);
+    }
     for (int round = 0; round < READS_PER_EVENT; round++) {
-        ssize_t n = recv(s->fd, be->scratch, BACKEND_SCRATCH_SIZE, 0);
+        ssize_t n = session_recv(s, be->scratch, BACKEND_SCRATCH_SIZE);
         if (n > 0) {
             be->stats.bytes_in += (uint64_t)n;
             session_input(s, be->scratch, (size_t)n);
-            if (s->state == SESSION_DEAD || (size_t)n < BACKEND_SCRATCH_SIZE)
+            /* Read on while more is there: a full buffer, or bytes TLS holds
+             * decrypted, which no readiness event would announce. */
+            if (s->state == SESSION_DEAD ||
+                ((size_t)n < BACKEND_SCRATCH_SIZE && !(s->tls && SSL_has_pending(s->tls))))
                 return;
             continue;
         }
@@ -501,9 +556,10 @@ static void session_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct session *s = w->data;
     (void)loop;
+    int read_waits = s->flags & SF_READ_WANTS_WRITE;
     if (revents & EV_WRITE)
         session_flush(s);
-    if ((revents & EV_READ) && s->state != SESSION_DEAD)
+    if (((revents & EV_READ) || ((revents & EV_WRITE) && read_waits)) && s->state != SESSION_DEAD)
         session_read(s);
 }
 
@@ -543,6 +599,11 @@ void session_accept(struct backend *be, int fd)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (be->tls && (s->tls = tls_server_ssl(be->tls, fd)) == NULL) {
+        close(fd);
+        free(s);
+        return;
+    }
     s->be = be;
     s->fd = fd;
     s->state = SESSION_HANDSHAKE;

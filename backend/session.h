@@ -23,6 +23,7 @@
 #include "../shared/http.h"
 #include "../shared/rbuf.h"
 #include "../shared/timeq.h"
+#include "../shared/tls.h"
 #include "../shared/ws.h"
 #include "outq.h"
 
@@ -47,6 +48,7 @@ struct session {
     struct session *hub_next;     /* ... and the dead list once DEAD */
     struct session *flush_next;   /* on backend.flush_list */
     struct outq out;
+    SSL *tls;                     /* with --tls-cert; NULL for plain connections */
     union {                       /* the input side, by phase: */
         struct {
             char *buf;            /* HANDSHAKE: a request head split across reads */

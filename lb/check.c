@@ -9,14 +9,21 @@
 #include <unistd.h>
 
 #include "../shared/log.h"
+#include "../shared/tls.h"
 #include "balance.h"
 #include "stream.h"
+
+/* A check's steps: TCP connect, the TLS handshake (an "ssl" server), then
+ * with option httpchk the request and its status line. */
+enum { PH_CONNECT, PH_TLS, PH_SEND, PH_RECV };
 
 struct check {
     struct lb *lb;
     struct server *srv;
     ev_timer timer;       /* next check, or this check's timeout */
     ev_io io;             /* the probe's socket while a check runs */
+    SSL *ssl;             /* its TLS session, for an "ssl" server */
+    int phase;
     ev_tstamp started;
     size_t sent;          /* HTTP: bytes of the request sent */
     size_t got;           /* HTTP: bytes of the status line received */
@@ -65,27 +72,43 @@ void check_report_failure(struct lb *lb, struct server *s, const char *why)
 {
     if (s->chk == NULL || !s->up)
         return;
-    char reason[160];
+    char reason[200];
     snprintf(reason, sizeof(reason), "traffic could not connect: %s", why);
     check_result(lb, s, 0, reason);
+}
+
+static void check_close(struct check *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->io.fd >= 0) {
+        ev_io_stop(c->lb->loop, &c->io);
+        close(c->io.fd);
+        ev_io_set(&c->io, -1, 0);
+    }
 }
 
 static void check_end(struct check *c, int ok, const char *why)
 {
     struct lb *lb = c->lb;
-    if (c->io.fd >= 0) {
-        ev_io_stop(lb->loop, &c->io);
-        close(c->io.fd);
-        ev_io_set(&c->io, -1, 0);
-    }
-    char reason[200];
+    check_close(c);
+    char reason[300];
     snprintf(reason, sizeof(reason), "%s, check duration: %.0fms", why,
              (ev_now(lb->loop) - c->started) * 1000);
     check_result(lb, c->srv, ok, reason);
     check_schedule(c, c->srv->inter_ms / 1000.0);
 }
 
-/* HTTP: the request line the check sends. */
+static void check_watch(struct check *c, int events)
+{
+    ev_io_stop(c->lb->loop, &c->io);
+    ev_io_set(&c->io, c->io.fd, events);
+    ev_io_start(c->lb->loop, &c->io);
+}
+
+/* HTTP: the request the check sends. */
 static int check_request(const struct check *c, char *out, size_t size)
 {
     const struct proxy *be = c->srv->be;
@@ -114,55 +137,117 @@ static int check_judge(struct check *c, const char **why)
     return ok;
 }
 
-static void check_io(struct ev_loop *loop, ev_io *w, int revents)
+/* What a TLS step that cannot go on now waits for; 0 if it failed. */
+static int tls_wait(struct check *c, ssize_t rc)
 {
-    struct check *c = w->data;
-    (void)loop;
-    if (revents & EV_WRITE) {
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        check_watch(c, rc == TLS_WANT_READ ? EV_READ : EV_WRITE);
+        return 1;
+    }
+    return 0;
+}
+
+/* The probe's next steps, as far as the socket lets them go now. */
+static void check_step(struct check *c)
+{
+    char why[300], tls_why[256];
+    switch (c->phase) {
+    case PH_CONNECT: {
         int err = 0;
         socklen_t len = sizeof(err);
-        getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
-            char why[128];
             snprintf(why, sizeof(why), "Layer4 connection problem: %s", strerror(err));
             check_end(c, 0, why);
             return;
         }
-        if (!c->srv->be->httpchk) {
+        if (c->srv->ssl) {
+            const char *name = c->srv->sni ? c->srv->sni : c->srv->host;
+            c->ssl = tls_client_ssl(c->srv->tls_ctx, c->io.fd, c->srv->sni, name);
+            if (c->ssl == NULL) {
+                check_end(c, 0, "Layer6 cannot start TLS");
+                return;
+            }
+            c->phase = PH_TLS;
+        } else if (!c->srv->be->httpchk) {
             check_end(c, 1, "Layer4 check passed");
             return;
+        } else {
+            c->phase = PH_SEND;
         }
-        char req[600];
-        int n = check_request(c, req, sizeof(req));
-        ssize_t sent = send(w->fd, req + c->sent, (size_t)n - c->sent, MSG_NOSIGNAL);
-        if (sent < 0 && errno != EAGAIN) {
-            check_end(c, 0, "Layer7 cannot send the request");
+        check_step(c);
+        return;
+    }
+    case PH_TLS: {
+        int rc = tls_handshake(c->ssl);
+        if (rc != 1) {
+            if (!tls_wait(c, rc)) {
+                snprintf(why, sizeof(why), "Layer6 TLS handshake failed: %s",
+                         tls_error(tls_why, sizeof(tls_why)));
+                check_end(c, 0, why);
+            }
             return;
         }
-        if (sent > 0)
-            c->sent += (size_t)sent;
-        if (c->sent == (size_t)n) {
-            ev_io_stop(c->lb->loop, w);
-            ev_io_set(w, w->fd, EV_READ);
-            ev_io_start(c->lb->loop, w);
+        if (!c->srv->be->httpchk) {
+            check_end(c, 1, "Layer6 check passed");
+            return;
         }
+        c->phase = PH_SEND;
+        check_step(c);
         return;
     }
-    ssize_t n = recv(w->fd, c->reply + c->got, sizeof(c->reply) - 1 - c->got, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        const char *why;
-        int ok = c->got > 0 ? check_judge(c, &why) : 0;
-        check_end(c, ok == 1, ok == -1 || c->got == 0 ? "Layer7 no response" : why);
+    case PH_SEND: {
+        char req[600];
+        int n = check_request(c, req, sizeof(req));
+        ssize_t sent = c->ssl ? tls_write(c->ssl, req + c->sent, (size_t)n - c->sent)
+                              : send(c->io.fd, req + c->sent, (size_t)n - c->sent, MSG_NOSIGNAL);
+        if (c->ssl && sent < 0) {
+            if (!tls_wait(c, sent))
+                check_end(c, 0, "Layer7 cannot send the request");
+            return;
+        }
+        if (sent < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                check_watch(c, EV_WRITE);
+            else
+                check_end(c, 0, "Layer7 cannot send the request");
+            return;
+        }
+        c->sent += (size_t)sent;
+        if (c->sent < (size_t)n) {
+            check_watch(c, EV_WRITE);
+            return;
+        }
+        c->phase = PH_RECV;
+        check_watch(c, EV_READ);
         return;
     }
-    c->got += (size_t)n;
-    c->reply[c->got] = '\0';
-    const char *why;
-    int verdict = check_judge(c, &why);
-    if (verdict >= 0)
-        check_end(c, verdict, why);
+    default: {
+        ssize_t n = c->ssl ? tls_read(c->ssl, c->reply + c->got, sizeof(c->reply) - 1 - c->got)
+                           : recv(c->io.fd, c->reply + c->got, sizeof(c->reply) - 1 - c->got, 0);
+        if (c->ssl ? tls_wait(c, n) : (n < 0 && (errno == EAGAIN || errno == EINTR)))
+            return;
+        const char *verdict_why;
+        if (n <= 0) {
+            int ok = c->got > 0 ? check_judge(c, &verdict_why) : 0;
+            check_end(c, ok == 1, ok == -1 || c->got == 0 ? "Layer7 no response" : verdict_why);
+            return;
+        }
+        c->got += (size_t)n;
+        c->reply[c->got] = '\0';
+        int verdict = check_judge(c, &verdict_why);
+        if (verdict >= 0)
+            check_end(c, verdict, verdict_why);
+        return;
+    }
+    }
+}
+
+static void check_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    check_step(w->data);
 }
 
 static void check_run(struct check *c)
@@ -171,6 +256,7 @@ static void check_run(struct check *c)
     struct server *s = c->srv;
     c->started = ev_now(lb->loop);
     c->sent = c->got = 0;
+    c->phase = PH_CONNECT;
     int fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         /* Out of descriptors is our problem, not the server's: try later. */
@@ -198,7 +284,8 @@ static void check_timer(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     if (c->io.fd >= 0)
-        check_end(c, 0, c->sent ? "Layer7 timeout" : "Layer4 timeout");
+        check_end(c, 0, c->phase == PH_CONNECT ? "Layer4 timeout"
+                        : c->phase == PH_TLS ? "Layer6 timeout" : "Layer7 timeout");
     else
         check_run(c);
 }
@@ -239,10 +326,7 @@ void check_stop_all(struct lb *lb)
         if (c == NULL)
             continue;
         ev_timer_stop(lb->loop, &c->timer);
-        if (c->io.fd >= 0) {
-            ev_io_stop(lb->loop, &c->io);
-            close(c->io.fd);
-        }
+        check_close(c);
         free(c);
         lb->servers[i]->chk = NULL;
     }

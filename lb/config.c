@@ -147,6 +147,7 @@ static void proxy_builtin_defaults(struct proxy *px)
     px->defsrv.inter_ms = 2000;
     px->defsrv.rise = 2;
     px->defsrv.fall = 3;
+    px->defsrv.verify = 1;
 }
 
 static void proxy_free_strings(struct proxy *px)
@@ -156,6 +157,16 @@ static void proxy_free_strings(struct proxy *px)
     free(px->chk_uri);
     free(px->chk_version);
     free(px->backend_name);
+    free(px->defsrv.ca_file);
+    free(px->defsrv.sni);
+}
+
+/* A server takes its settings from a default-server: its own copy of them. */
+static void server_copy_settings(struct parser *p, struct server *dst, const struct server *src)
+{
+    *dst = *src;
+    dst->ca_file = xstrdup(p, src->ca_file);
+    dst->sni = xstrdup(p, src->sni);
 }
 
 /* A new proxy takes every setting of the current defaults section. */
@@ -175,6 +186,7 @@ static struct proxy *proxy_new(struct parser *p, const char *name, unsigned caps
     px->chk_uri = xstrdup(p, p->defaults.chk_uri);
     px->chk_version = xstrdup(p, p->defaults.chk_version);
     px->backend_name = xstrdup(p, p->defaults.backend_name);
+    server_copy_settings(p, &px->defsrv, &p->defaults.defsrv);
     px->servers = NULL;
     px->binds = NULL;
     *p->tail = px;
@@ -205,9 +217,13 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
         } else if (strcmp(o, "enabled") == 0) {
             s->disabled = 0;
             takes_value = 0;
+        } else if (strcmp(o, "ssl") == 0 || strcmp(o, "no-ssl") == 0) {
+            s->ssl = strcmp(o, "ssl") == 0;
+            takes_value = 0;
         } else if (v == NULL && (strcmp(o, "inter") == 0 || strcmp(o, "rise") == 0 ||
                                  strcmp(o, "fall") == 0 || strcmp(o, "weight") == 0 ||
-                                 strcmp(o, "maxconn") == 0)) {
+                                 strcmp(o, "maxconn") == 0 || strcmp(o, "verify") == 0 ||
+                                 strcmp(o, "ca-file") == 0 || strcmp(o, "sni") == 0)) {
             error(p, "server option '%s' expects a value", o);
             return -1;
         } else if (strcmp(o, "inter") == 0) {
@@ -231,9 +247,32 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
         } else if (strcmp(o, "maxconn") == 0) {
             if (parse_uint(p, "maxconn", v, 0, 1000000, &s->maxconn) != 0)
                 return -1;
+        } else if (strcmp(o, "verify") == 0) {
+            if (strcmp(v, "none") != 0 && strcmp(v, "required") != 0) {
+                error(p, "verify '%s': expected none or required", v);
+                return -1;
+            }
+            s->verify = strcmp(v, "required") == 0;
+        } else if (strcmp(o, "ca-file") == 0) {
+            free(s->ca_file);
+            s->ca_file = xstrdup(p, v);
+        } else if (strcmp(o, "sni") == 0) {
+            /* HAProxy takes an expression; a constant is str(NAME). */
+            size_t n = strlen(v);
+            free(s->sni);
+            if (strncmp(v, "str(", 4) == 0 && n > 5 && v[n - 1] == ')') {
+                s->sni = xstrdup(p, v + 4);
+                if (s->sni)
+                    s->sni[n - 5] = '\0';
+            } else if (strchr(v, '(') == NULL) {
+                s->sni = xstrdup(p, v);
+            } else {
+                error(p, "sni '%s': only a constant name is supported, e.g. sni str(chat.example.com)", v);
+                return -1;
+            }
         } else {
             error(p, "unknown server option '%s' (expected check, inter, rise, fall, weight, "
-                     "maxconn, backup, disabled)", o);
+                     "maxconn, backup, disabled, ssl, verify, ca-file, sni)", o);
             return -1;
         }
         i += takes_value;
@@ -258,38 +297,190 @@ static void kw_maxconn(struct parser *p, struct conf_line *l)
         parse_uint(p, "maxconn", l->argv[1], 1, 10000000, &p->cur->maxconn);
 }
 
+/* "TLSv1.2" or "TLSv1.3"; older versions are not offered at all. */
+static int parse_tls_version(struct parser *p, const char *what, const char *v, int *out)
+{
+    if (strcmp(v, "TLSv1.2") == 0)
+        *out = TLS1_2_VERSION;
+    else if (strcmp(v, "TLSv1.3") == 0)
+        *out = TLS1_3_VERSION;
+    else if (strcmp(v, "SSLv3") == 0 || strcmp(v, "TLSv1.0") == 0 || strcmp(v, "TLSv1.1") == 0)
+        error(p, "%s %s: wscale offers TLSv1.2 and TLSv1.3 only", what, v);
+    else
+        error(p, "%s '%s': expected TLSv1.2 or TLSv1.3", what, v);
+    return *out ? 0 : -1;
+}
+
+static void replace(struct parser *p, char **slot, const char *value)
+{
+    free(*slot);
+    *slot = xstrdup(p, value);
+}
+
+static void settings_copy(struct parser *p, struct tls_settings *dst, const struct tls_settings *src)
+{
+    *dst = *src;
+    dst->ciphers = xstrdup(p, src->ciphers);
+    dst->ciphersuites = xstrdup(p, src->ciphersuites);
+    dst->curves = xstrdup(p, src->curves);
+    dst->alpn = xstrdup(p, src->alpn);
+}
+
+static void settings_free(struct tls_settings *s)
+{
+    free(s->ciphers);
+    free(s->ciphersuites);
+    free(s->curves);
+    free(s->alpn);
+}
+
+/* One TLS option of a bind line or of ssl-default-bind-options at argv[*i]
+ * (a value, if it takes one, at argv[*i + 1]). Returns 1 if it was one, 0
+ * if the word is not a TLS option, -1 on an error. */
+static int tls_option(struct parser *p, struct conf_line *l, int *i, struct tls_settings *s)
+{
+    const char *o = l->argv[*i];
+    const char *v = *i + 1 < l->argc ? l->argv[*i + 1] : NULL;
+    static const char *const with_value[] = { "alpn", "ciphers", "ciphersuites", "curves",
+                                              "ssl-min-ver", "ssl-max-ver", NULL };
+    for (int k = 0; with_value[k]; k++) {
+        if (strcmp(o, with_value[k]) != 0)
+            continue;
+        if (v == NULL) {
+            error(p, "'%s' expects a value", o);
+            return -1;
+        }
+        (*i)++;
+        if (strcmp(o, "alpn") == 0)
+            replace(p, &s->alpn, v);
+        else if (strcmp(o, "ciphers") == 0)
+            replace(p, &s->ciphers, v);
+        else if (strcmp(o, "ciphersuites") == 0)
+            replace(p, &s->ciphersuites, v);
+        else if (strcmp(o, "curves") == 0)
+            replace(p, &s->curves, v);
+        else if (parse_tls_version(p, o, v, strcmp(o, "ssl-min-ver") == 0 ? &s->min_version
+                                                                         : &s->max_version) != 0)
+            return -1;
+        return 1;
+    }
+    if (strcmp(o, "no-tls-tickets") == 0)
+        s->no_tickets = 1;
+    else if (strcmp(o, "prefer-client-ciphers") == 0)
+        s->prefer_client_ciphers = 1;
+    else if (strcmp(o, "no-tlsv12") == 0)
+        s->min_version = TLS1_3_VERSION;
+    else if (strcmp(o, "no-tlsv13") == 0)
+        s->max_version = TLS1_2_VERSION;
+    else if (strcmp(o, "no-sslv3") == 0 || strcmp(o, "no-tlsv10") == 0 || strcmp(o, "no-tlsv11") == 0)
+        ; /* what they ask is always so: only TLSv1.2 and TLSv1.3 are offered */
+    else
+        return 0;
+    return 1;
+}
+
 static void kw_bind(struct parser *p, struct conf_line *l)
 {
     if (l->argc < 2) {
         error(p, "'bind' expects an address, e.g. 'bind *:8080'");
         return;
     }
-    if (l->argc > 2) {
-        error(p, "bind option '%s' is not supported", l->argv[2]);
-        return;
+    /* The options: ssl, crt PATH (repeatable), and the TLS settings, which
+     * start from the global ssl-default-bind-* ones. */
+    struct tls_settings ts;
+    settings_copy(p, &ts, &p->cfg->ssl_defaults);
+    char *crts[CONF_MAX_WORDS];
+    size_t ncrts = 0;
+    int ssl = 0, ok = 1;
+    for (int i = 2; i < l->argc && ok; i++) {
+        const char *o = l->argv[i];
+        if (strcmp(o, "ssl") == 0) {
+            ssl = 1;
+        } else if (strcmp(o, "crt") == 0) {
+            if (i + 1 >= l->argc) {
+                error(p, "'crt' expects a PEM file or a directory of them");
+                ok = 0;
+            } else {
+                crts[ncrts++] = l->argv[++i];
+            }
+        } else {
+            int r = tls_option(p, l, &i, &ts);
+            if (r == 0)
+                error(p, "unknown bind option '%s' (expected ssl, crt, alpn, ciphers, "
+                         "ciphersuites, curves, ssl-min-ver, ssl-max-ver, no-tls-tickets, "
+                         "prefer-client-ciphers)", o);
+            ok = r > 0;
+        }
     }
+    if (ok && ncrts && !ssl) {
+        error(p, "'crt' needs 'ssl' on the same bind line");
+        ok = 0;
+    }
+    if (ok && ssl && !ncrts) {
+        error(p, "'ssl' needs at least one 'crt FILE|DIR'");
+        ok = 0;
+    }
+
     /* "bind :80,:8080" declares several addresses at once. */
     char *list = l->argv[1];
-    for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *a = strtok_r(list, ",", &save); a && ok; a = strtok_r(NULL, ",", &save)) {
         struct listener *li = calloc(1, sizeof(*li));
         struct listener **grown = realloc(p->cur->binds, (p->cur->nbinds + 1) * sizeof(*grown));
         if (li == NULL || grown == NULL) {
             free(li);
             error(p, "out of memory");
-            return;
+            break;
         }
         p->cur->binds = grown;
         uint16_t port;
         if (parse_addr(p, "bind", a, NULL, &port, &li->addr) != 0) {
             free(li);
-            return;
+            break;
         }
         li->fe = p->cur;
         li->text = xstrdup(p, a);
         li->line = p->line;
         li->fd = -1;
         p->cur->binds[p->cur->nbinds++] = li;
+        if (ssl) {
+            char why[512];
+            li->tls = tls_server_new(crts, ncrts, &ts, why, sizeof(why));
+            if (li->tls == NULL) {
+                error(p, "bind %s ssl: %s", a, why);
+                break;
+            }
+            p->cfg->uses_tls = 1;
+        }
     }
+    settings_free(&ts);
+}
+
+/* "redirect scheme https [code N]": plain requests get N (301) to https. */
+static void kw_redirect(struct parser *p, struct conf_line *l)
+{
+    unsigned code = 301;
+    if (l->argc < 3 || strcmp(l->argv[1], "scheme") != 0 || strcmp(l->argv[2], "https") != 0) {
+        error(p, "only 'redirect scheme https [code N]' is supported");
+        return;
+    }
+    for (int i = 3; i < l->argc; i++) {
+        if (strcmp(l->argv[i], "code") == 0 && i + 1 < l->argc) {
+            if (parse_uint(p, "redirect code", l->argv[++i], 301, 308, &code) != 0)
+                return;
+            if (code == 304 || code == 305 || code == 306) {
+                error(p, "redirect code %u: expected 301, 302, 303, 307 or 308", code);
+                return;
+            }
+        } else if (strcmp(l->argv[i], "if") == 0 || strcmp(l->argv[i], "unless") == 0) {
+            error(p, "conditional redirect is not supported: it applies to plain binds only, "
+                     "which is what 'if !{ ssl_fc }' usually says");
+            return;
+        } else {
+            error(p, "unknown redirect option '%s' (expected code N)", l->argv[i]);
+            return;
+        }
+    }
+    p->cur->redirect_https = (uint16_t)code;
 }
 
 static void set_backend(struct parser *p, const char *name, int forced)
@@ -420,7 +611,7 @@ static void kw_server(struct parser *p, struct conf_line *l)
         return;
     }
     be->servers = grown;
-    *s = be->defsrv;
+    server_copy_settings(p, s, &be->defsrv);
     s->be = be;
     s->line = p->line;
     s->name = xstrdup(p, l->argv[1]);
@@ -556,6 +747,7 @@ static const struct keyword proxy_keywords[] = {
     { "http-check", IN_D | IN_B | IN_L, kw_http_check },
     { "log", IN_D | IN_F | IN_B | IN_L, kw_log },
     { "option", IN_D | IN_F | IN_B | IN_L, kw_option_plain },
+    { "redirect", IN_F | IN_B | IN_L, kw_redirect },
     { NULL, 0, NULL },
 };
 
@@ -619,6 +811,24 @@ static void global_keyword(struct parser *p, struct conf_line *l)
             parse_time(p, "hard-stop-after", l->argv[1], &cfg->hard_stop_after);
     } else if (strcmp(k, "log") == 0) {
         kw_log(p, l);
+    } else if (strcmp(k, "ssl-default-bind-ciphers") == 0 ||
+               strcmp(k, "ssl-default-bind-ciphersuites") == 0 ||
+               strcmp(k, "ssl-default-bind-curves") == 0) {
+        char **slot = strcmp(k, "ssl-default-bind-ciphers") == 0 ? &cfg->ssl_defaults.ciphers
+                    : strcmp(k, "ssl-default-bind-ciphersuites") == 0 ? &cfg->ssl_defaults.ciphersuites
+                    : &cfg->ssl_defaults.curves;
+        if (want_args(p, l, 2, 2, "one list") == 0)
+            replace(p, slot, l->argv[1]);
+    } else if (strcmp(k, "ssl-default-bind-options") == 0) {
+        for (int i = 1; i < l->argc; i++) {
+            int r = tls_option(p, l, &i, &cfg->ssl_defaults);
+            if (r == 0)
+                error(p, "unknown ssl-default-bind-options option '%s' (expected ssl-min-ver, "
+                         "ssl-max-ver, no-tls-tickets, prefer-client-ciphers, no-tlsv12, "
+                         "no-tlsv13)", l->argv[i]);
+            if (r <= 0)
+                break;
+        }
     } else if (strcmp(k, "daemon") == 0 || strcmp(k, "master-worker") == 0) {
         error(p, "'%s' is not supported: wscale lb runs in the foreground (use your service "
                  "manager to daemonize)", k);
@@ -726,6 +936,23 @@ static void finish(struct parser *p)
                            "closed", px->name);
         }
         if (px->caps & PROXY_BACKEND) {
+            for (size_t i = 0; i < px->nservers; i++) {
+                struct server *s = px->servers[i];
+                char why[512];
+                if (!s->ssl)
+                    continue;
+                p->line = s->line;
+                if (s->verify && s->ca_file == NULL) {
+                    error(p, "server '%s': 'ssl' verifies the server's certificate: add "
+                             "'ca-file FILE', or 'verify none' to accept any", s->name);
+                    continue;
+                }
+                s->tls_ctx = tls_client_ctx_new(s->verify, s->ca_file, why, sizeof(why));
+                if (s->tls_ctx == NULL)
+                    error(p, "server '%s': %s", s->name, why);
+                cfg->uses_tls = 1;
+            }
+            p->line = px->line;
             if (px->nservers == 0)
                 warning(p, "backend '%s' has no server: its requests get 503", px->name);
             if (px->to.server == 0 || px->to.connect == 0)
@@ -851,10 +1078,14 @@ void lb_config_free(struct lb_config *cfg)
         for (size_t i = 0; i < px->nservers; i++) {
             free(px->servers[i]->name);
             free(px->servers[i]->host);
+            free(px->servers[i]->ca_file);
+            free(px->servers[i]->sni);
+            SSL_CTX_free(px->servers[i]->tls_ctx);
             free(px->servers[i]);
         }
         for (size_t i = 0; i < px->nbinds; i++) {
             free(px->binds[i]->text);
+            tls_server_free(px->binds[i]->tls);
             free(px->binds[i]);
         }
         free(px->servers);
@@ -863,6 +1094,7 @@ void lb_config_free(struct lb_config *cfg)
         free(px);
         px = next;
     }
+    settings_free(&cfg->ssl_defaults);
     free(cfg->file);
     free(cfg);
 }

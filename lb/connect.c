@@ -1,6 +1,7 @@
 /* connect.c — giving a stream a server: balance, queue when every server is
- * at its maxconn, connect, retry (elsewhere with option redispatch), or
- * answer 503. */
+ * at its maxconn, connect (and the TLS handshake with an "ssl" server, which
+ * is part of connecting: its failures are retried the same way), retry
+ * (elsewhere with option redispatch), or answer 503. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,6 +12,7 @@
 #include "../shared/log.h"
 #include "balance.h"
 #include "check.h"
+#include "io.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -66,6 +68,16 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
     ev_io_set(&s->srv, fd, 0);
     s->state = ST_CONNECT;
     stream_set_timeout(lb, s, srv->be->to.connect);
+    if (srv->ssl) {
+        SSL *ssl = (size_t)fd < lb->tls_size
+                       ? tls_client_ssl(srv->tls_ctx, fd, srv->sni, srv->sni ? srv->sni : srv->host)
+                       : NULL;
+        if (ssl == NULL) {
+            connect_failed(lb, s, "cannot start TLS", 0);
+            return;
+        }
+        io_attach(lb, fd, ssl);
+    }
     if (connect(fd, (const struct sockaddr *)&srv->addr.ss, srv->addr.len) == 0 || errno == EINPROGRESS) {
         stream_watch(lb, s, 0, EV_WRITE);
         return;
@@ -161,7 +173,7 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
         check_report_failure(lb, srv, why);
 
     ev_io_stop(lb->loop, &s->srv);
-    close(s->srv.fd);
+    io_close(lb, s->srv.fd);
     s->srv.fd = -1;
     s->flags &= (uint8_t)~SF_SLOT;
     srv->cur_conns--;
@@ -200,6 +212,21 @@ void connect_io(struct lb *lb, struct stream *s)
     if (err != 0) {
         connect_failed(lb, s, strerror(err), 0);
         return;
+    }
+    SSL *ssl = io_tls(lb, s->srv.fd);
+    if (ssl) {
+        int rc = tls_handshake(ssl);
+        if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+            stream_watch(lb, s, 0, rc == TLS_WANT_READ ? EV_READ : EV_WRITE);
+            return;
+        }
+        if (rc != 1) {
+            char why[256], msg[300];
+            snprintf(msg, sizeof(msg), "TLS handshake failed: %s", tls_error(why, sizeof(why)));
+            log_warn("%s/%s: %s", stream_server(lb, s)->be->name, stream_server(lb, s)->name, msg);
+            connect_failed(lb, s, msg, 0);
+            return;
+        }
     }
     s->timers[TIMER_TC] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ] - s->timers[TIMER_TW];
     txn_server_connected(lb, s);

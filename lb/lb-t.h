@@ -12,6 +12,7 @@
 
 #include "../shared/net.h"
 #include "../shared/timeq.h"
+#include "../shared/tls.h"
 
 struct stream;
 struct check;
@@ -45,6 +46,11 @@ struct server {
     unsigned maxconn;        /* 0: unlimited */
     unsigned inter_ms, rise, fall;
     uint8_t check, backup, disabled;
+    uint8_t ssl;             /* TLS to the server */
+    uint8_t verify;          /* check its certificate (HAProxy's default: required) */
+    char *ca_file;           /* what it is checked against */
+    char *sni;               /* the SNI sent and the name checked; NULL: the host */
+    SSL_CTX *tls_ctx;        /* built from the above at start-up */
 
     /* runtime */
     uint16_t index;          /* in lb->servers; 0 is "no server" */
@@ -59,6 +65,7 @@ struct server {
 struct listener {
     struct proxy *fe;
     char *text;              /* the bind address as written */
+    struct tls_server *tls;  /* NULL for a plain bind */
     struct net_addr addr;
     int line;
     int fd;
@@ -82,6 +89,7 @@ struct proxy {
     unsigned retries;
     int redispatch;          /* 0: off; HAProxy's interval otherwise (-1: last retry) */
     uint8_t forwardfor, httpchk, allbackups;
+    uint16_t redirect_https; /* "redirect scheme https": its status, or 0 */
     char *chk_method, *chk_uri, *chk_version;
     unsigned expect_status;  /* 0: any 2xx or 3xx passes */
     unsigned maxconn;        /* frontend: concurrent connections; 0: the global one */
@@ -111,6 +119,8 @@ struct lb_config {
     unsigned bufsize;        /* tune.bufsize */
     uint32_t hard_stop_after;/* ms; bound of the SIGTERM drain */
     enum lb_log_target log;  /* global log target */
+    struct tls_settings ssl_defaults; /* ssl-default-bind-* */
+    int uses_tls;            /* some bind or server speaks TLS */
     struct proxy *proxies;   /* in file order */
     unsigned nservers, nlisteners;
 };

@@ -17,11 +17,13 @@
 #include "check.h"
 #include "config.h"
 #include "httplog.h"
+#include "io.h"
 #include "stream.h"
 
 #define ACCEPTS_PER_EVENT 64
 #define ACCEPT_RETRY 0.1  /* seconds to stop accepting when out of descriptors */
 #define POOL_KEEP 1024    /* spare I/O buffers kept for reuse */
+#define TICKET_ROTATION 3600.0 /* seconds between new TLS ticket keys */
 
 static const char *env_lookup(const char *name)
 {
@@ -102,6 +104,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         socklen_t len = sizeof(ss);
         int fd = accept4(li->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (li->tls) {
+                SSL *ssl = (size_t)fd < lb->tls_size ? tls_server_ssl(li->tls, fd) : NULL;
+                if (ssl == NULL) {
+                    close(fd);
+                    continue;
+                }
+                io_attach(lb, fd, ssl);
+            }
             stream_new(lb, li, fd, (struct sockaddr *)&ss);
             continue;
         }
@@ -145,9 +155,9 @@ static int listeners_open(struct lb *lb)
         ev_io_init(&li->watcher, on_accept, li->fd, EV_READ);
         li->watcher.data = lb;
         ev_io_start(lb->loop, &li->watcher);
-        log_info("frontend '%s' listening on %s, backend '%s'", li->fe->name,
+        log_info("frontend '%s' listening on %s%s, backend '%s'", li->fe->name,
                  net_addr_format((struct sockaddr *)&li->addr.ss, addr, sizeof(addr)),
-                 li->fe->backend->name);
+                 li->tls ? " (TLS)" : "", li->fe->backend->name);
     }
     return 0;
 }
@@ -215,6 +225,16 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_ticket_rotation(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct lb *lb = w->data;
+    (void)loop;
+    (void)revents;
+    for (unsigned i = 0; i < lb->cfg->nlisteners; i++)
+        if (lb->listeners[i]->tls)
+            tls_server_rotate_keys(lb->listeners[i]->tls);
+}
+
 static void on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct lb *lb = w->data;
@@ -260,7 +280,8 @@ static int index_config(struct lb *lb)
     return 0;
 }
 
-static void set_maxconn(struct lb *lb)
+/* Returns the open-files limit. */
+static long set_maxconn(struct lb *lb)
 {
     long nofile = net_raise_nofile();
     /* A stream holds two descriptors; keep some for listeners, checks, logs. */
@@ -271,6 +292,7 @@ static void set_maxconn(struct lb *lb)
                  "accepts will pause until descriptors free up",
                  lb->maxconn, lb->maxconn * 2 + 50, nofile, fit);
     log_info("maxconn %u (open files limit %ld)", lb->maxconn, nofile);
+    return nofile;
 }
 
 static int lb_run(struct lb_config *cfg)
@@ -292,7 +314,16 @@ static int lb_run(struct lb_config *cfg)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    set_maxconn(lb);
+    long nofile = set_maxconn(lb);
+    if (cfg->uses_tls) {
+        /* One slot per possible descriptor: the TLS session of that socket. */
+        lb->tls_size = nofile > 0 ? (size_t)nofile : 1024;
+        lb->tls = calloc(lb->tls_size, sizeof(*lb->tls));
+        if (lb->tls == NULL) {
+            log_error("out of memory");
+            goto out;
+        }
+    }
     if (listeners_open(lb) != 0)
         goto out;
 
@@ -306,6 +337,10 @@ static int lb_run(struct lb_config *cfg)
     lb->drain_timer.data = lb;
     ev_init(&lb->accept_retry, on_accept_retry);
     lb->accept_retry.data = lb;
+    ev_timer_init(&lb->ticket_rotation, on_ticket_rotation, TICKET_ROTATION, TICKET_ROTATION);
+    lb->ticket_rotation.data = lb;
+    if (cfg->uses_tls)
+        ev_timer_start(lb->loop, &lb->ticket_rotation);
     ev_prepare_init(&lb->before_sleep, on_before_sleep);
     lb->before_sleep.data = lb;
     ev_prepare_start(lb->loop, &lb->before_sleep);
@@ -332,6 +367,7 @@ out:
         ev_signal_stop(lb->loop, &lb->sigint);
         ev_timer_stop(lb->loop, &lb->drain_timer);
         ev_timer_stop(lb->loop, &lb->accept_retry);
+        ev_timer_stop(lb->loop, &lb->ticket_rotation);
         ev_prepare_stop(lb->loop, &lb->before_sleep);
         ev_loop_destroy(lb->loop);
     }
@@ -340,6 +376,7 @@ out:
     free(lb->scratch);
     free(lb->servers);
     free(lb->listeners);
+    free(lb->tls);
     lb_config_free(cfg);
     free(lb);
     if (status == 0)

@@ -5,6 +5,7 @@
 #define WSCALE_LB_H
 
 #include <ev.h>
+#include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ struct lb {
     struct stream *dead;           /* streams to free before the loop sleeps */
     struct interned_line *lines;   /* request lines of tunnels (httplog.c) */
     size_t nlines;
+    SSL **tls;                     /* TLS sessions by file descriptor (io.c) */
+    size_t tls_size;
+    ev_timer ticket_rotation;      /* new TLS ticket keys, hourly */
 };
 
 /* The timeout queue for `ms` (0: never expires), created on first use.

@@ -12,6 +12,7 @@
 
 #include "../shared/log.h"
 #include "httplog.h"
+#include "io.h"
 
 static struct stream *stream_of_cli(ev_io *w)
 {
@@ -136,10 +137,10 @@ void stream_close(struct lb *lb, struct stream *s, const char *term)
         httplog_emit(lb, s, term);
     connect_release(lb, s);
     ev_io_stop(lb->loop, &s->cli);
-    close(s->cli.fd);
+    io_close(lb, s->cli.fd);
     if (s->srv.fd >= 0) {
         ev_io_stop(lb->loop, &s->srv);
-        close(s->srv.fd);
+        io_close(lb, s->srv.fd);
         s->srv.fd = -1;
     }
     timeq_remove(&s->tq);

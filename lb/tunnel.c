@@ -6,14 +6,15 @@
  * full does the rest go into a pool buffer; the side it came from is then
  * not read until that buffer has drained and gone back to the pool. A FIN
  * is passed on once what came before it is delivered; while one direction
- * is closed, the fin timeouts apply. */
-#include <errno.h>
+ * is closed, the fin timeouts apply. With TLS on a side, reads go on while
+ * OpenSSL holds decrypted bytes, which no readiness event would announce. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "httplog.h"
+#include "io.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -63,12 +64,12 @@ void tunnel_free(struct lb *lb, struct stream *s)
 }
 
 /* Passes a FIN on: after src's EOF, once nothing is left for dst. */
-static void forward_shutdown(struct stream *s, int to_client)
+static void forward_shutdown(struct lb *lb, struct stream *s, int to_client)
 {
     uint8_t eof = to_client ? SF_SRV_EOF : SF_CLI_EOF;
     uint8_t shut = to_client ? SF_CLI_SHUT : SF_SRV_SHUT;
     if ((s->flags & eof) && !(s->flags & shut) && !has_pending(s, to_client)) {
-        shutdown(to_client ? s->cli.fd : s->srv.fd, SHUT_WR);
+        io_shutdown_write(lb, to_client ? s->cli.fd : s->srv.fd);
         s->flags |= shut;
     }
 }
@@ -81,14 +82,9 @@ static int flush(struct lb *lb, struct stream *s, int to_client)
     struct pbuf *b = *pending(s, to_client);
     int fd = to_client ? s->cli.fd : s->srv.fd;
     while (pbuf_len(b) > 0) {
-        ssize_t n = send(fd, b->data + b->head, pbuf_len(b), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return -1;
-        }
+        ssize_t n = io_send(lb, fd, b->data + b->head, pbuf_len(b));
+        if (n < 0)
+            return n == IO_AGAIN ? 0 : -1;
         if (to_client)
             s->bytes_out += (uint64_t)n;
         pbuf_consume(b, (uint32_t)n);
@@ -116,27 +112,26 @@ static int relay(struct lb *lb, struct stream *s, int from_client, const char **
 {
     int src = from_client ? s->cli.fd : s->srv.fd;
     int dst = from_client ? s->srv.fd : s->cli.fd;
-    ssize_t n = recv(src, lb->scratch, lb->cfg->bufsize, 0);
+    ssize_t n = io_recv(lb, src, lb->scratch, lb->cfg->bufsize);
+    if (n == IO_AGAIN || n == IO_WANT_WRITE)
+        return 0; /* a TLS read that must write first retries on the next event */
     if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return 0;
         *term = from_client ? "CD" : "SD";
         return -1;
     }
     if (n == 0) {
         s->flags |= from_client ? SF_CLI_EOF : SF_SRV_EOF;
-        forward_shutdown(s, !from_client);
+        forward_shutdown(lb, s, !from_client);
         return 1;
     }
     if (from_client)
         s->bytes_in += (uint64_t)n;
-    ssize_t w = send(dst, lb->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            *term = from_client ? "SD" : "CD";
-            return -1;
-        }
+    ssize_t w = io_send(lb, dst, lb->scratch, (size_t)n);
+    if (w == IO_AGAIN) {
         w = 0;
+    } else if (w < 0) {
+        *term = from_client ? "SD" : "CD";
+        return -1;
     }
     if (!from_client)
         s->bytes_out += (uint64_t)w;
@@ -210,23 +205,23 @@ void tunnel_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents
         stream_close(lb, s, (cli_revents & EV_WRITE) ? "CD" : "SD");
         return;
     }
-    forward_shutdown(s, 1);
-    forward_shutdown(s, 0);
-    if (cli_revents & EV_READ) {
-        int r = relay(lb, s, 1, &term);
-        if (r < 0) {
-            stream_close(lb, s, term);
-            return;
-        }
-        moved |= r;
-    }
-    if (srv_revents & EV_READ) {
-        int r = relay(lb, s, 0, &term);
-        if (r < 0) {
-            stream_close(lb, s, term);
-            return;
-        }
-        moved |= r;
+    forward_shutdown(lb, s, 1);
+    forward_shutdown(lb, s, 0);
+    for (int from_client = 1; from_client >= 0; from_client--) {
+        int fd = from_client ? s->cli.fd : s->srv.fd;
+        uint8_t eof = from_client ? SF_CLI_EOF : SF_SRV_EOF;
+        if (!((from_client ? cli_revents : srv_revents) & EV_READ))
+            continue;
+        /* Once per event; again while TLS holds decrypted bytes and the
+         * other side takes them. */
+        do {
+            int r = relay(lb, s, from_client, &term);
+            if (r < 0) {
+                stream_close(lb, s, term);
+                return;
+            }
+            moved |= r;
+        } while (!(s->flags & eof) && !has_pending(s, !from_client) && io_pending(lb, fd));
     }
     tunnel_update(lb, s, moved || (cli_revents | srv_revents) & EV_WRITE);
 }

@@ -19,6 +19,7 @@
 #include "../shared/log.h"
 #include "../shared/strbuf.h"
 #include "httplog.h"
+#include "io.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -55,17 +56,14 @@ static struct rbuf *rbuf_from(const struct strbuf *sb)
     return b;
 }
 
-/* Sends what is left of an rbuf. Returns 0 (sent or the socket is full), or
- * -1 on a socket error. */
-static int send_rbuf(int fd, struct rbuf **b, uint32_t *off, uint64_t *counter)
+/* Sends what is left of an rbuf. Returns 0 (sent, or the socket is full),
+ * or -1 on a socket error. */
+static int send_rbuf(struct lb *lb, int fd, struct rbuf **b, uint32_t *off, uint64_t *counter)
 {
     while (*b) {
-        ssize_t n = send(fd, (*b)->data + *off, (*b)->len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        }
+        ssize_t n = io_send(lb, fd, (*b)->data + *off, (*b)->len - *off);
+        if (n < 0)
+            return n == IO_AGAIN ? 0 : -1;
         if (counter)
             *counter += (uint64_t)n;
         *off += (uint32_t)n;
@@ -79,15 +77,12 @@ static int send_rbuf(int fd, struct rbuf **b, uint32_t *off, uint64_t *counter)
 }
 
 /* Sends the first *fwd bytes of a pool buffer, consuming what went out. */
-static int send_pbuf(int fd, struct pbuf *b, uint32_t *fwd, uint64_t *counter)
+static int send_pbuf(struct lb *lb, int fd, struct pbuf *b, uint32_t *fwd, uint64_t *counter)
 {
     while (*fwd > 0) {
-        ssize_t n = send(fd, b->data + b->head, *fwd, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        }
+        ssize_t n = io_send(lb, fd, b->data + b->head, *fwd);
+        if (n < 0)
+            return n == IO_AGAIN ? 0 : -1;
         if (counter)
             *counter += (uint64_t)n;
         pbuf_consume(b, (uint32_t)n);
@@ -96,22 +91,23 @@ static int send_pbuf(int fd, struct pbuf *b, uint32_t *fwd, uint64_t *counter)
     return 0;
 }
 
-/* Reads into a pool buffer. Returns bytes read, 0 at EOF, -1 when nothing
- * is there now, -2 on a socket error. */
-static ssize_t recv_into(int fd, struct pbuf *b)
+/* Reads into a pool buffer, including what TLS already holds decrypted.
+ * Returns bytes read, 0 at EOF, or IO_AGAIN, IO_WANT_WRITE, IO_ERROR (and
+ * IO_AGAIN when the buffer is full). */
+static ssize_t recv_into(struct lb *lb, int fd, struct pbuf *b)
 {
-    uint32_t room = pbuf_room(b);
-    if (room == 0)
-        return -1;
+    ssize_t total = 0;
     for (;;) {
-        ssize_t n = recv(fd, b->data + b->tail, room, 0);
-        if (n >= 0) {
-            b->tail += (uint32_t)n;
-            return n;
-        }
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+        uint32_t room = pbuf_room(b);
+        if (room == 0)
+            return total ? total : IO_AGAIN;
+        ssize_t n = io_recv(lb, fd, b->data + b->tail, room);
+        if (n <= 0)
+            return total ? total : n;
+        b->tail += (uint32_t)n;
+        total += n;
+        if (!io_pending(lb, fd))
+            return total;
     }
 }
 
@@ -127,11 +123,14 @@ static const char *reply_text(int status)
     case 502: return "The server returned an invalid or incomplete response.";
     case 503: return "No server is available to handle this request.";
     case 504: return "The server didn't respond in time.";
+    case 301: case 302: case 303: case 307: case 308: return "This page is served over https.";
     default: return "";
     }
 }
 
-void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
+/* An answer of the lb's own; extra_headers is a block of "Name: value\r\n". */
+static void reply(struct lb *lb, struct stream *s, int status, const char *term,
+                  const char *extra_headers)
 {
     struct txn *t = txn_get(lb, s);
     if (t == NULL || t->rsp_head_done) {
@@ -141,7 +140,7 @@ void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
     }
     if (s->srv.fd >= 0) {
         ev_io_stop(lb->loop, &s->srv);
-        close(s->srv.fd);
+        io_close(lb, s->srv.fd);
         s->srv.fd = -1;
     }
     connect_release(lb, s);
@@ -158,9 +157,10 @@ void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
                   "Content-Length: %d\r\n"
                   "Cache-Control: no-cache\r\n"
                   "Content-Type: text/html\r\n"
+                  "%s"
                   "Connection: close\r\n"
                   "\r\n%s",
-                  status, http_status_reason(status), blen, body);
+                  status, http_status_reason(status), blen, extra_headers, body);
     t->to_cli = rbuf_from(&sb);
     strbuf_free(&sb);
     t->status = (uint16_t)status;
@@ -171,6 +171,11 @@ void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
     txn_io(lb, s, EV_WRITE, 0);
 }
 
+void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
+{
+    reply(lb, s, status, term, "");
+}
+
 /* ST_REPLY: send the answer, then FIN, then wait for the client to close. */
 static void reply_io(struct lb *lb, struct stream *s, int cli_revents)
 {
@@ -179,25 +184,25 @@ static void reply_io(struct lb *lb, struct stream *s, int cli_revents)
     if (cli_revents & EV_READ) {
         char discard[4096];
         ssize_t n;
-        while ((n = recv(s->cli.fd, discard, sizeof(discard), 0)) > 0)
+        while ((n = io_recv(lb, s->cli.fd, discard, sizeof(discard))) > 0)
             s->bytes_in += (uint64_t)n;
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (n == 0 || n == IO_ERROR) {
             stream_close(lb, s, term);
             return;
         }
     }
-    if (t->to_cli && send_rbuf(s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0) {
+    if (t->to_cli && send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0) {
         stream_close(lb, s, term);
         return;
     }
     if (t->to_cli) {
-        stream_watch(lb, s, EV_WRITE, 0);
+        stream_watch(lb, s, EV_WRITE | (io_tls(lb, s->cli.fd) ? EV_READ : 0), 0);
         return;
     }
     /* Answered: a FIN, then whatever the client still sends is drained so
      * that closing does not reset the connection under the answer. */
     if (!(s->flags & SF_CLI_SHUT)) {
-        shutdown(s->cli.fd, SHUT_WR);
+        io_shutdown_write(lb, s->cli.fd);
         s->flags |= SF_CLI_SHUT;
     }
     stream_watch(lb, s, EV_READ, 0);
@@ -251,7 +256,8 @@ static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct t
         stream_client_ip(s, ip, sizeof(ip));
         strbuf_printf(&sb, "X-Forwarded-For: %s\r\n", ip);
     }
-    strbuf_printf(&sb, "X-Forwarded-Proto: http\r\n\r\n");
+    strbuf_printf(&sb, "X-Forwarded-Proto: %s\r\n\r\n",
+                  stream_listener(lb, s)->tls ? "https" : "http");
     struct rbuf *b = rbuf_from(&sb);
     strbuf_free(&sb);
     return b;
@@ -274,6 +280,21 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
     }
     t->upgrade = http_header_has_token(req, "upgrade", "websocket") &&
                  http_header_has_token(req, "connection", "upgrade");
+    struct proxy *fe = stream_frontend(lb, s);
+    if (fe->redirect_https && !stream_listener(lb, s)->tls && !t->upgrade) {
+        /* "redirect scheme https": the same URL over https (WebSocket upgrades,
+         * which may not follow redirects, are served). */
+        const struct http_header *host = http_header_find(req, "host");
+        if (host == NULL) { /* HTTP/1.0 may omit it: nowhere to send the client */
+            txn_reply(lb, s, 400, "PR");
+            return;
+        }
+        char location[600];
+        snprintf(location, sizeof(location), "Location: https://%.*s%.*s\r\n",
+                 (int)host->value_len, host->value, (int)req->target_len, req->target);
+        reply(lb, s, fe->redirect_https, "LR", location);
+        return;
+    }
     if (t->upgrade && (framing.chunked || framing.content_length > 0)) {
         log_debug("%s: 400: WebSocket upgrade with a body", stream_frontend(lb, s)->name);
         txn_reply(lb, s, 400, "PR");
@@ -337,14 +358,16 @@ static void read_request(struct lb *lb, struct stream *s)
         return;
     }
     int first = pbuf_len(t->req) == 0;
-    ssize_t n = recv_into(s->cli.fd, t->req);
-    if (n == -1 && pbuf_room(t->req) == 0) {
+    ssize_t n = recv_into(lb, s->cli.fd, t->req);
+    if (n == IO_AGAIN && pbuf_room(t->req) == 0) {
         txn_reply(lb, s, 431, "PR");
         return;
     }
-    if (n == -1)
+    /* A TLS handshake may have to write before it can read on. */
+    stream_watch(lb, s, n == IO_WANT_WRITE ? EV_WRITE : EV_READ, 0);
+    if (n == IO_AGAIN || n == IO_WANT_WRITE)
         return;
-    if (n == 0 || n == -2) {
+    if (n == 0 || n == IO_ERROR) {
         /* Closing between requests is normal; within one, an abort. */
         stream_close(lb, s, first ? NULL : "CR");
         return;
@@ -389,7 +412,7 @@ static void txn_complete(struct lb *lb, struct stream *s)
     httplog_emit(lb, s, "--");
     if (s->srv.fd >= 0) {
         ev_io_stop(lb->loop, &s->srv);
-        close(s->srv.fd);
+        io_close(lb, s->srv.fd);
         s->srv.fd = -1;
     }
     connect_release(lb, s);
@@ -570,12 +593,12 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
             stream_close(lb, s, "RD");
             return;
         }
-        ssize_t n = recv_into(s->srv.fd, t->rsp);
+        ssize_t n = recv_into(lb, s->srv.fd, t->rsp);
         if (n > 0)
             moved = 1;
         else if (n == 0)
             s->flags |= SF_SRV_EOF;
-        else if (n == -2) {
+        else if (n == IO_ERROR) {
             txn_reply(lb, s, 502, t->rsp_head_done ? "SD" : "SH");
             return;
         }
@@ -585,11 +608,11 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
             stream_close(lb, s, "RD");
             return;
         }
-        ssize_t n = recv_into(s->cli.fd, t->req);
+        ssize_t n = recv_into(lb, s->cli.fd, t->req);
         if (n > 0) {
             s->bytes_in += (uint64_t)n;
             moved = 1;
-        } else if (n == 0 || n == -2) {
+        } else if (n == 0 || n == IO_ERROR) {
             s->flags |= SF_CLI_EOF;
         }
     }
@@ -601,8 +624,8 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
             return;
         }
         size_t before = (t->to_srv ? t->to_srv->len - t->to_srv_off : 0) + t->req_fwd;
-        if (send_rbuf(s->srv.fd, &t->to_srv, &t->to_srv_off, NULL) != 0 ||
-            (t->to_srv == NULL && t->req && send_pbuf(s->srv.fd, t->req, &t->req_fwd, NULL) != 0)) {
+        if (send_rbuf(lb, s->srv.fd, &t->to_srv, &t->to_srv_off, NULL) != 0 ||
+            (t->to_srv == NULL && t->req && send_pbuf(lb, s->srv.fd, t->req, &t->req_fwd, NULL) != 0)) {
             txn_reply(lb, s, 502, "SD");
             return;
         }
@@ -620,9 +643,9 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
             return;
         }
         before = (t->to_cli ? t->to_cli->len - t->to_cli_off : 0) + t->rsp_fwd;
-        if (send_rbuf(s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0 ||
+        if (send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0 ||
             (t->to_cli == NULL && t->rsp && t->rsp_head_done &&
-             send_pbuf(s->cli.fd, t->rsp, &t->rsp_fwd, &s->bytes_out) != 0)) {
+             send_pbuf(lb, s->cli.fd, t->rsp, &t->rsp_fwd, &s->bytes_out) != 0)) {
             stream_close(lb, s, "CD");
             return;
         }
@@ -680,7 +703,7 @@ void txn_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents)
 {
     switch (s->state) {
     case ST_REQ:
-        if (cli_revents & EV_READ)
+        if (cli_revents & (EV_READ | EV_WRITE))
             read_request(lb, s);
         break;
     case ST_HTTP:

@@ -722,8 +722,8 @@ static void test_same_server_name_in_two_backends_is_fine(void)
 
 static void test_unknown_server_option_is_named(void)
 {
-    CHECK_REFUSED(FE_OK BE_HEAD "    server s1 127.0.0.1:8081 check ssl verify none\n", 8,
-                  "unknown server option 'ssl'");
+    CHECK_REFUSED(FE_OK BE_HEAD "    server s1 127.0.0.1:8081 check fastinter 1s\n", 8,
+                  "unknown server option 'fastinter'");
 }
 
 static void test_server_option_without_value_is_refused(void)
@@ -1054,8 +1054,12 @@ static void test_bind_address_expands_environment_variables(void)
 
 static void test_bind_options_are_refused(void)
 {
-    CHECK_REFUSED(FE_BIND_LINE3("    bind :80 ssl crt /x.pem"), 3,
-                  "bind option 'ssl' is not supported");
+    CHECK_REFUSED(FE_BIND_LINE3("    bind :80 ssl crt /x.pem"), 3, "/x.pem",
+                  "No such file or directory");
+    CHECK_REFUSED(FE_BIND_LINE3("    bind :80 crt /x.pem"), 3, "'crt' needs 'ssl'");
+    CHECK_REFUSED(FE_BIND_LINE3("    bind :80 ssl"), 3, "'ssl' needs at least one 'crt");
+    CHECK_REFUSED(FE_BIND_LINE3("    bind :80 ssl crt /x.pem ssl-min-ver TLSv1.1"), 3,
+                  "TLSv1.1", "TLSv1.2 and TLSv1.3 only");
     CHECK_REFUSED(FE_BIND_LINE3("    bind :80 v4v6"), 3, "bind option 'v4v6'");
 }
 
