@@ -116,3 +116,14 @@ def demos(tmp_path):
         leftovers += d.leftovers()
         d.kill_leftovers()
     assert not leftovers, f"processes left behind: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    """A test CA and server certificates made by scripts/gen-certs (see its
+    header for the files); nothing private leaves the temporary directory."""
+    import subprocess
+    d = tmp_path_factory.mktemp("certs")
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "gen-certs")
+    subprocess.run([script, str(d)], check=True, capture_output=True, timeout=60)
+    return d

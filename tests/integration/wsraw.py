@@ -8,19 +8,46 @@ framing is checked by every test that uses it.
 import base64
 import os
 import socket
+import ssl
 import struct
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 
 
+# How raw sockets are opened: plain TCP unless a test module sets a TLS
+# context here (see use_tls), so every raw-socket test can also run over TLS.
+TLS = {"context": None, "server_hostname": "localhost"}
+
+
+def use_tls(context, server_hostname="localhost"):
+    """Makes the raw clients speak TLS (context) or plain TCP again (None)."""
+    TLS["context"] = context
+    TLS["server_hostname"] = server_hostname
+
+
+def connect(port, timeout=5.0):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if TLS["context"] is None:
+        return sock
+    return TLS["context"].wrap_socket(sock, server_hostname=TLS["server_hostname"])
+
+
+def tls_client_context(cafile):
+    """A client context trusting only the test CA (and checking names)."""
+    return ssl.create_default_context(cafile=str(cafile))
+
+
 def http_exchange(port, request: bytes, timeout=5.0):
     """Sends raw request bytes, reads until the server closes; returns
     (status, headers dict with lower-case names, body bytes)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with connect(port, timeout=timeout) as s:
         s.sendall(request)
         data = b""
         while True:
-            chunk = s.recv(65536)
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                break
             if not chunk:
                 break
             data += chunk
@@ -72,7 +99,7 @@ class Closed(Exception):
 
 class RawWS:
     def __init__(self, port, path="/", extra_headers=None, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = connect(port, timeout=timeout)
         self.buf = b""
         self.sock.sendall(upgrade_request(path, extra=extra_headers))
         head = self._read_until(b"\r\n\r\n")
@@ -80,7 +107,10 @@ class RawWS:
         assert self.status == 101, head
 
     def _fill(self):
-        chunk = self.sock.recv(65536)
+        try:
+            chunk = self.sock.recv(65536)
+        except ssl.SSLEOFError:
+            chunk = b""
         if not chunk:
             raise Closed()
         self.buf += chunk
