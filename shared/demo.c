@@ -3,7 +3,8 @@
  * Its own redis-server (on a free loopback port, in a temporary directory,
  * no persistence) unless --redis names one; N backends (ws1..wsN); the lb in
  * front with a configuration generated here: round-robin, long tunnel
- * timeouts, health checks on /healthz, retries with redispatch. Everything
+ * timeouts, health checks on /healthz, retries with redispatch, and TLS on a
+ * second port with a self-signed certificate made at start-up. Everything
  * but Redis is this very binary, re-executed. Children are supervised (see
  * supervisor.h); Ctrl-C or SIGTERM stops them in order — the lb drains and
  * the backends say 1001 to their clients at the same time, then Redis goes —
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "net.h"
 #include "supervisor.h"
+#include "tls.h"
 #include "units.h"
 #include "version.h"
 
@@ -39,6 +41,7 @@ struct demo {
     struct ev_loop *loop;
     unsigned nbackends;
     uint16_t port;               /* the lb's */
+    uint16_t tls_port;           /* the lb's TLS port, or 0 */
     const char *bind;            /* the lb's address */
     const char *redis_arg;       /* --redis URL, or NULL: our own redis-server */
     const char *redis_server;    /* --redis-server PATH */
@@ -64,8 +67,8 @@ struct demo {
 
 static void demo_usage(FILE *out)
 {
-    fputs("Usage: wscale demo [--backends N] [--port PORT] [--bind ADDR] [--redis URL]\n"
-          "                   [--redis-server PATH]\n"
+    fputs("Usage: wscale demo [--backends N] [--port PORT] [--tls-port PORT] [--bind ADDR]\n"
+          "                   [--redis URL] [--redis-server PATH]\n"
           "\n"
           "The whole stack on this host, in one command: Redis, N chat backends\n"
           "(ws1..wsN) and the lb in front of them, supervised. Open the URL it prints\n"
@@ -74,6 +77,8 @@ static void demo_usage(FILE *out)
           "Options:\n"
           "  --backends N         how many backends (4)\n"
           "  --port PORT          the lb's port (8080)\n"
+          "  --tls-port PORT      the lb's TLS port, with a self-signed certificate\n"
+          "                       made at start-up; 0 for none (8443)\n"
           "  --bind ADDR          the lb's address (127.0.0.1; 0.0.0.0 lets other\n"
           "                       machines in)\n"
           "  --redis URL          use this Redis instead of starting one\n"
@@ -190,13 +195,18 @@ static int write_lb_config(struct demo *d, const char *path)
             "    option forwardfor\n"
             "frontend demo\n"
             "    bind %s:%u\n"
-            "    default_backend chat\n"
-            "backend chat\n"
-            "    balance roundrobin\n"
-            "    option httpchk GET /healthz\n"
-            "    http-check expect status 200\n"
-            "    default-server check inter 1s fall 2 rise 2\n",
+            "    default_backend chat\n",
             d->bind, d->port);
+    if (d->tls_port)
+        fprintf(f, "frontend demo_tls\n"
+                   "    bind %s:%u ssl crt %s/demo.pem\n"
+                   "    default_backend chat\n",
+                d->bind, d->tls_port, d->tmpdir);
+    fprintf(f, "backend chat\n"
+               "    balance roundrobin\n"
+               "    option httpchk GET /healthz\n"
+               "    http-check expect status 200\n"
+               "    default-server check inter 1s fall 2 rise 2\n");
     for (unsigned i = 0; i < d->nbackends; i++)
         fprintf(f, "    server %s 127.0.0.1:%u\n", d->backend_names[i], d->backend_ports[i]);
     return fclose(f) == 0 ? 0 : -1;
@@ -325,8 +335,13 @@ static void print_table(struct demo *d)
     /* An IPv6 address takes brackets in a URL. */
     char host[300];
     snprintf(host, sizeof(host), strchr(lb_host(d), ':') ? "[%s]" : "%s", lb_host(d));
-    printf("  %-8s %-8d %s:%u\n\n", "lb", (int)d->lb.pid, d->bind, d->port);
-    printf("Open http://%s:%u/ in two browser windows and chat.\n", host, d->port);
+    printf("  %-8s %-8d %s:%u", "lb", (int)d->lb.pid, d->bind, d->port);
+    if (d->tls_port)
+        printf(", %s:%u (TLS)", d->bind, d->tls_port);
+    printf("\n\nOpen http://%s:%u/ in two browser windows and chat.\n", host, d->port);
+    if (d->tls_port)
+        printf("Over TLS: https://%s:%u/ (a self-signed certificate: the browser will ask).\n",
+               host, d->tls_port);
     printf("Or the tutorial's way, in a browser console on that page:\n"
            "  ws = new WebSocket(\"ws://%s:%u\"); ws.onmessage = m => console.log(m.data)\n"
            "  ws.send(\"hello\")\n", host, d->port);
@@ -341,7 +356,7 @@ static int everything_up(struct demo *d)
     for (unsigned i = 0; i < d->nbackends; i++)
         if (!port_accepts("127.0.0.1", d->backend_ports[i]))
             return 0;
-    return port_accepts(lb_host(d), d->port);
+    return port_accepts(lb_host(d), d->port) && (!d->tls_port || port_accepts(lb_host(d), d->tls_port));
 }
 
 static void on_start_check(struct ev_loop *loop, ev_timer *w, int revents)
@@ -441,6 +456,14 @@ static int start_children(struct demo *d)
     d->lb.on_exit = on_front_exit;
     d->lb.data = d;
 
+    if (d->tls_port) {
+        char pem[PATH_MAX], why[512];
+        snprintf(pem, sizeof(pem), "%s/demo.pem", d->tmpdir);
+        if (tls_make_self_signed(pem, why, sizeof(why)) != 0) {
+            fprintf(stderr, "wscale demo: %s\n", why);
+            return -1;
+        }
+    }
     if (write_lb_config(d, cfg) != 0) {
         fprintf(stderr, "wscale demo: cannot write %s: %s\n", cfg, strerror(errno));
         return -1;
@@ -482,7 +505,7 @@ static void free_children(struct demo *d)
 
 /* ---- command line --------------------------------------------------------- */
 
-enum { OPT_HELP = 1, OPT_BACKENDS, OPT_PORT, OPT_BIND, OPT_REDIS, OPT_REDIS_SERVER };
+enum { OPT_HELP = 1, OPT_BACKENDS, OPT_PORT, OPT_TLS_PORT, OPT_BIND, OPT_REDIS, OPT_REDIS_SERVER };
 
 static int parse_options(struct demo *d, int argc, char **argv)
 {
@@ -490,6 +513,7 @@ static int parse_options(struct demo *d, int argc, char **argv)
         { "help", 'h', 0, OPT_HELP },
         { "backends", 0, 1, OPT_BACKENDS },
         { "port", 0, 1, OPT_PORT },
+        { "tls-port", 0, 1, OPT_TLS_PORT },
         { "bind", 0, 1, OPT_BIND },
         { "redis", 0, 1, OPT_REDIS },
         { "redis-server", 0, 1, OPT_REDIS_SERVER },
@@ -517,6 +541,14 @@ static int parse_options(struct demo *d, int argc, char **argv)
                 fprintf(stderr, "wscale demo: --port '%s': expected 1 to 65535\n", c.value);
                 return -1;
             }
+            break;
+        case OPT_TLS_PORT:
+            if (units_parse_uint(c.value, 65535, &v) != 0) {
+                fprintf(stderr, "wscale demo: --tls-port '%s': expected 1 to 65535, or 0 for none\n",
+                        c.value);
+                return -1;
+            }
+            d->tls_port = (uint16_t)v;
             break;
         case OPT_BIND:
             d->bind = c.value;
@@ -564,19 +596,19 @@ static int redis_server_found(struct demo *d)
     return 0;
 }
 
-/* The lb's port must be free, or nothing else is worth starting. */
-static int lb_port_free(const struct demo *d)
+/* The lb's ports must be free, or nothing else is worth starting. */
+static int lb_port_free(const struct demo *d, uint16_t port, const char *flag)
 {
     struct net_addr addr;
     const char *why;
-    if (net_resolve(d->bind, d->port, &addr, &why) != 0) {
+    if (net_resolve(d->bind, port, &addr, &why) != 0) {
         fprintf(stderr, "wscale demo: --bind '%s': %s\n", d->bind, why);
         return 0;
     }
     int fd = net_listen(&addr, 1, 0);
     if (fd < 0) {
-        fprintf(stderr, "wscale demo: cannot listen on %s:%u: %s (pass --port N)\n", d->bind,
-                d->port, strerror(errno));
+        fprintf(stderr, "wscale demo: cannot listen on %s:%u: %s (pass %s N)\n", d->bind, port,
+                strerror(errno), flag);
         return 0;
     }
     close(fd);
@@ -590,9 +622,15 @@ int demo_main(int argc, char **argv)
         return 1;
     d->nbackends = 4;
     d->port = 8080;
+    d->tls_port = 8443;
     d->bind = "127.0.0.1";
     int rc = parse_options(d, argc, argv);
-    if (rc != 0 || !lb_port_free(d)) {
+    if (rc == 0 && d->tls_port == d->port) {
+        fprintf(stderr, "wscale demo: --port and --tls-port are both %u\n", d->port);
+        rc = -1;
+    }
+    if (rc != 0 || !lb_port_free(d, d->port, "--port") ||
+        (d->tls_port && !lb_port_free(d, d->tls_port, "--tls-port"))) {
         free(d);
         return rc > 0 ? 0 : 2;
     }

@@ -4,14 +4,17 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Mozilla's "intermediate" profile (server-side TLS guidelines, v5.7). */
 static const char INTERMEDIATE_CIPHERS[] =
@@ -391,6 +394,69 @@ void tls_server_free(struct tls_server *t)
     free(t->certs);
     OPENSSL_cleanse(t->keys, sizeof(t->keys));
     free(t);
+}
+
+/* ---- a self-signed certificate --------------------------------------------- */
+
+static int add_ext(X509 *cert, int nid, const char *value)
+{
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+    int ok = ext && X509_add_ext(cert, ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    return ok ? 0 : -1;
+}
+
+int tls_make_self_signed(const char *path, char *err, size_t err_size)
+{
+    char why[256];
+    int rc = -1;
+    FILE *f = NULL;
+    X509 *cert = X509_new();
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    unsigned char serial[16];
+    if (cert == NULL || key == NULL || RAND_bytes(serial, sizeof(serial)) != 1)
+        goto out;
+    serial[0] &= 0x7f; /* a positive serial number */
+    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    int serial_ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
+    BN_free(bn);
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (!serial_ok || X509_set_version(cert, 2) != 1 ||
+        X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL ||
+        X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 24 * 3600) == NULL ||
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
+                                   -1, -1, 0) != 1 ||
+        X509_set_issuer_name(cert, name) != 1 || X509_set_pubkey(cert, key) != 1 ||
+        add_ext(cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1") != 0 ||
+        add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
+        add_ext(cert, NID_key_usage, "critical,digitalSignature") != 0 ||
+        add_ext(cert, NID_ext_key_usage, "serverAuth") != 0 ||
+        X509_sign(cert, key, EVP_sha256()) == 0)
+        goto out;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (PEM_write_X509(f, cert) != 1 || PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        snprintf(err, err_size, "cannot make a self-signed certificate: %s", tls_error(why, sizeof(why)));
+done:
+    if (f && fclose(f) != 0 && rc == 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
 }
 
 /* ---- client --------------------------------------------------------------- */

@@ -77,6 +77,11 @@ const struct tls_cert *tls_server_pick(const struct tls_server *t, const char *n
  * wildcard covers exactly one leftmost label. Case-insensitive. */
 int tls_name_matches(const char *pattern, const char *host);
 
+/* Writes a new self-signed certificate and its key (ECDSA P-256, valid 30
+ * days, for localhost, 127.0.0.1 and ::1) to path, readable by the owner
+ * only. Returns 0, or -1 with err. For demos: browsers will warn. */
+int tls_make_self_signed(const char *path, char *err, size_t err_size);
+
 /* A client context: verify the peer against ca_file, or not at all. */
 SSL_CTX *tls_client_ctx_new(int verify, const char *ca_file, char *err, size_t err_size);
 

@@ -5,7 +5,8 @@
 //   node demo-chat.mjs URL PIDS_JSON SCREENSHOT_DIR
 //
 // PIDS_JSON maps backend ids to pids ({"ws1": 123, ...}). Prints one JSON line
-// with what was observed; exits 1 with the reason if a step fails.
+// with what was observed; exits 1 with the reason if a step fails. An https
+// URL is the demo's self-signed certificate, which the pages accept.
 import { chromium } from 'playwright-core';
 
 const [url, pidsJson, shots] = process.argv.slice(2);
@@ -19,9 +20,11 @@ const browser = await chromium.launch({
          '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 });
 
+const context = await browser.newContext({ viewport: { width: 900, height: 700 },
+                                           ignoreHTTPSErrors: url.startsWith('https:') });
 const problems = [];
 async function openPage(name, nick) {
-  const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+  const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
   await page.goto(url);

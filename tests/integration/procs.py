@@ -258,6 +258,7 @@ class Demo:
 
     def __init__(self, tmp_path, args=(), env=None, wait_ready=True):
         self.port = free_port()
+        self.tls_port = free_port()
         self.out_path = tmp_path / f"demo-{self.port}.out"
         self.err_path = tmp_path / f"demo-{self.port}.err"
         self.out = open(self.out_path, "wb")
@@ -265,7 +266,8 @@ class Demo:
         full_env = dict(os.environ)
         full_env["TMPDIR"] = str(tmp_path)
         full_env.update(env or {})
-        self.p = subprocess.Popen([WSCALE, "demo", "--port", str(self.port), *args],
+        self.p = subprocess.Popen([WSCALE, "demo", "--port", str(self.port),
+                                   "--tls-port", str(self.tls_port), *args],
                                   stdout=self.out, stderr=self.err, env=full_env,
                                   start_new_session=True)
         self.pid = self.p.pid
@@ -283,6 +285,10 @@ class Demo:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def tls_url(self):
+        return f"https://127.0.0.1:{self.tls_port}/"
 
     def stdout(self):
         return self.out_path.read_text(errors="replace")

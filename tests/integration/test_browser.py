@@ -4,6 +4,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "tutorial-chat.mjs")
 
 
@@ -19,16 +21,19 @@ def test_chromium_pages_on_two_backends_chat_together(redis, backends):
 DEMO_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "demo-chat.mjs")
 
 
-def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path, scheme):
     """Two pages of the demo's chat page through the lb: they land on different
     backends and chat; the backend of page A is killed (SIGKILL): page A shows
-    it is reconnecting, comes back, and the pages chat again. Screenshots are
-    kept in the test's temporary directory."""
+    it is reconnecting, comes back, and the pages chat again. Over https too,
+    with the demo's self-signed certificate accepted. Screenshots are kept in
+    the test's temporary directory."""
     demo = demos("--backends", "3")
     pids = {name: pid for name, pid in demo.children.items() if name.startswith("ws")}
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    r = subprocess.run(["node", DEMO_SCRIPT, demo.url, json.dumps(pids), str(shots)],
+    url = demo.tls_url if scheme == "https" else demo.url
+    r = subprocess.run(["node", DEMO_SCRIPT, url, json.dumps(pids), str(shots)],
                        capture_output=True, text=True, timeout=120)
     observed = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
     assert r.returncode == 0, f"{observed}\n{r.stderr}\n{demo.stderr()}"

@@ -41,6 +41,23 @@ def test_demo_runs_redis_backends_and_lb_and_prints_them(demos):
     assert ra.endswith(":ann: hello") and rb.endswith(":ann: hello")
 
 
+def test_tls_port_serves_the_page_with_a_self_signed_certificate(demos):
+    import ssl
+    demo = demos("--backends", "2")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", demo.tls_port), timeout=5)) as s:
+        cert = ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True))
+        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200") and b"<html" in data.lower()
+    assert "BEGIN CERTIFICATE" in cert
+    assert f"https://127.0.0.1:{demo.tls_port}/" in demo.stdout()
+
+
 def test_the_chat_page_is_served_through_the_lb(demos):
     demo = demos("--backends", "2")
     with socket.create_connection(("127.0.0.1", demo.port), timeout=5) as s:
