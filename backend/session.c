@@ -132,7 +132,7 @@ void session_kill(struct session *s, const char *why)
     leave_open(s);
     ev_io_stop(be->loop, &s->io);
     if (s->tls) {
-        SSL_free(s->tls);
+        tls_free(s->tls);
         s->tls = NULL;
     }
     close(s->fd);

@@ -80,7 +80,7 @@ void check_report_failure(struct lb *lb, struct server *s, const char *why)
 static void check_close(struct check *c)
 {
     if (c->ssl) {
-        SSL_free(c->ssl);
+        tls_free(c->ssl);
         c->ssl = NULL;
     }
     if (c->io.fd >= 0) {

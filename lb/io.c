@@ -71,7 +71,7 @@ void io_close(struct lb *lb, int fd)
 {
     SSL *ssl = io_tls(lb, fd);
     if (ssl) {
-        SSL_free(ssl);
+        tls_free(ssl);
         lb->tls[fd] = NULL;
     }
     close(fd);

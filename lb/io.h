@@ -37,7 +37,7 @@ static inline SSL *io_tls(const struct lb *lb, int fd)
     return lb->tls && fd >= 0 && (size_t)fd < lb->tls_size ? lb->tls[fd] : NULL;
 }
 
-/* Closes fd, freeing its TLS session if it has one. */
+/* Closes fd, ending its TLS session first (close_notify) if it has one. */
 void io_close(struct lb *lb, int fd);
 
 #endif

@@ -524,6 +524,9 @@ static ssize_t result(SSL *ssl, int rc)
     case SSL_ERROR_ZERO_RETURN:
         return 0;
     default:
+        /* After a failure OpenSSL must not send anything more (SSL_shutdown
+         * included): a quiet shutdown only marks the session as ended. */
+        SSL_set_quiet_shutdown(ssl, 1);
         return TLS_FAILED;
     }
 }
@@ -554,5 +557,13 @@ void tls_close_notify(SSL *ssl)
     if (!(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN)) {
         ERR_clear_error();
         SSL_shutdown(ssl);
+        ERR_clear_error();
     }
+}
+
+void tls_free(SSL *ssl)
+{
+    if (SSL_is_init_finished(ssl))
+        tls_close_notify(ssl);
+    SSL_free(ssl);
 }

@@ -108,6 +108,12 @@ int tls_handshake(SSL *ssl);
 /* Sends close_notify once; the caller then shuts the socket for writing. */
 void tls_close_notify(SSL *ssl);
 
+/* Ends a TLS session before its socket is closed: close_notify if the
+ * handshake completed (RFC 8446 6.1), then frees it. A session shut down
+ * this way stays in the cache for resumption; one that failed is not
+ * resumed. */
+void tls_free(SSL *ssl);
+
 /* The last OpenSSL error as text (clears the queue). */
 const char *tls_error(char *buf, size_t size);
 
