@@ -339,6 +339,13 @@ class Demo:
             os.kill(pid, signal.SIGKILL)
 
 
+def sanitized(pid):
+    """True if the process runs under AddressSanitizer (make test SANITIZE=1),
+    whose redzones and quarantine make memory figures meaningless."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from procs import wait_until
+from procs import sanitized, wait_until
 from test_lb_tunnel import Client, connect, lb_config
 
 
@@ -19,12 +19,6 @@ def answered_within(client, seconds):
 
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def sanitized(pid):
-    """True if the process runs under AddressSanitizer."""
-    with open(f"/proc/{pid}/maps") as f:
-        return "libasan" in f.read()
 
 
 # --- server maxconn and the queue ---------------------------------------------

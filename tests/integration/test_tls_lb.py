@@ -16,7 +16,7 @@ import pytest
 import websockets
 
 import wsraw
-from procs import free_port, lb_check
+from procs import free_port, lb_check, sanitized
 
 GREETING = "Connected successfully to server {}"
 
@@ -505,4 +505,7 @@ def test_idle_wss_tunnel_memory_at_the_lb(echo, lbs, certs):
     per_tunnel = (after - before) / n
     print(f"\nlb RSS {before} KiB -> {after} KiB with {n} idle wss tunnels: "
           f"{per_tunnel:.1f} KiB ({per_tunnel * 1024:.0f} bytes) per TLS tunnel")
-    assert per_tunnel < 64, f"{per_tunnel:.1f} KiB per idle TLS tunnel"
+    # Under AddressSanitizer every allocation carries redzones and freed
+    # memory sits in quarantine: the bound is only a runaway check there.
+    bound = 1024 if sanitized(lb.pid) else 64
+    assert per_tunnel < bound, f"{per_tunnel:.1f} KiB per idle TLS tunnel"
