@@ -10,8 +10,6 @@
  * OpenSSL holds decrypted bytes, which no readiness event would announce. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "httplog.h"
 #include "io.h"

@@ -8,12 +8,9 @@
  * request gets its own, told "Connection: close", and the client side is
  * kept alive. Buffers come from the pool and go back when the transaction
  * ends; a connection idle between requests holds none. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "../shared/http.h"
 #include "../shared/log.h"
