@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../shared/units.h"
+#include "balance.h"
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_FRONTEND, SEC_BACKEND, SEC_LISTEN };
 
@@ -157,6 +158,8 @@ static void proxy_free_strings(struct proxy *px)
     free(px->chk_uri);
     free(px->chk_version);
     free(px->backend_name);
+    free(px->hash_key_name);
+    free(px->ring);
     free(px->defsrv.ca_file);
     free(px->defsrv.sni);
 }
@@ -186,6 +189,7 @@ static struct proxy *proxy_new(struct parser *p, const char *name, unsigned caps
     px->chk_uri = xstrdup(p, p->defaults.chk_uri);
     px->chk_version = xstrdup(p, p->defaults.chk_version);
     px->backend_name = xstrdup(p, p->defaults.backend_name);
+    px->hash_key_name = xstrdup(p, p->defaults.hash_key_name);
     server_copy_settings(p, &px->defsrv, &p->defaults.defsrv);
     px->servers = NULL;
     px->binds = NULL;
@@ -558,16 +562,23 @@ static void kw_timeout(struct parser *p, struct conf_line *l)
 
 static void kw_balance(struct parser *p, struct conf_line *l)
 {
-    if (want_args(p, l, 2, 2, "an algorithm: roundrobin, leastconn or random") != 0)
+    static const char expected[] =
+        "expected roundrobin, leastconn, random, source, uri, url_param, hdr";
+    if (l->argc < 2) {
+        error(p, "'balance' expects an algorithm (%s)", expected);
         return;
+    }
     const char *a = l->argv[1];
-    if (strcmp(a, "roundrobin") == 0) {
-        p->cur->balance = BALANCE_ROUNDROBIN;
-    } else if (strcmp(a, "leastconn") == 0) {
-        p->cur->balance = BALANCE_LEASTCONN;
-    } else if (strcmp(a, "random") == 0) {
-        p->cur->balance = BALANCE_RANDOM;
-        p->cur->random_draws = 2;
+    struct proxy *px = p->cur;
+    int extra = l->argc - 2; /* words after the algorithm */
+    free(px->hash_key_name);
+    px->hash_key_name = NULL;
+    px->hash_uri_whole = 0;
+    if (strcmp(a, "roundrobin") == 0 || strcmp(a, "leastconn") == 0 || strcmp(a, "random") == 0 ||
+        strcmp(a, "source") == 0) {
+        px->balance = a[0] == 'r' && a[1] == 'o' ? BALANCE_ROUNDROBIN
+                    : a[0] == 'l' ? BALANCE_LEASTCONN : a[0] == 's' ? BALANCE_SOURCE : BALANCE_RANDOM;
+        px->random_draws = 2;
     } else if (strncmp(a, "random(", 7) == 0 && a[strlen(a) - 1] == ')') {
         char draws[16];
         size_t n = strlen(a) - 8;
@@ -577,11 +588,57 @@ static void kw_balance(struct parser *p, struct conf_line *l)
         }
         memcpy(draws, a + 7, n);
         draws[n] = '\0';
-        if (parse_uint(p, "balance random(N)", draws, 1, 100, &p->cur->random_draws) == 0)
-            p->cur->balance = BALANCE_RANDOM;
+        if (parse_uint(p, "balance random(N)", draws, 1, 100, &px->random_draws) == 0)
+            px->balance = BALANCE_RANDOM;
+    } else if (strcmp(a, "uri") == 0) {
+        px->balance = BALANCE_URI;
+        if (extra == 1 && strcmp(l->argv[2], "whole") == 0) {
+            px->hash_uri_whole = 1;
+            extra = 0;
+        }
+    } else if (strcmp(a, "url_param") == 0) {
+        if (l->argc < 3) {
+            error(p, "'balance url_param' expects a parameter name, e.g. 'balance url_param room'");
+            return;
+        }
+        px->balance = BALANCE_URL_PARAM;
+        px->hash_key_name = xstrdup(p, l->argv[2]);
+        extra--;
+    } else if (strncmp(a, "hdr(", 4) == 0 && strlen(a) > 5 && a[strlen(a) - 1] == ')') {
+        px->balance = BALANCE_HDR;
+        px->hash_key_name = xstrdup(p, a + 4);
+        if (px->hash_key_name)
+            px->hash_key_name[strlen(px->hash_key_name) - 1] = '\0';
     } else {
-        error(p, "unknown balance algorithm '%s' (expected roundrobin, leastconn, random)", a);
+        error(p, "unknown balance algorithm '%s' (%s)", a, expected);
+        return;
     }
+    if (extra > 0)
+        error(p, "balance %s: option '%s' is not supported", a, l->argv[l->argc - extra]);
+}
+
+static void kw_hash_type(struct parser *p, struct conf_line *l)
+{
+    if (l->argc == 2 && strcmp(l->argv[1], "map-based") == 0) {
+        p->cur->hash_type = HASH_MAP_BASED;
+    } else if (l->argc == 2 && strcmp(l->argv[1], "consistent") == 0) {
+        p->cur->hash_type = HASH_CONSISTENT;
+    } else if (l->argc > 2) {
+        error(p, "hash-type %s: choosing the hash function ('%s') is not supported: wscale "
+                 "uses its own 64-bit hash", l->argv[1], l->argv[2]);
+    } else {
+        error(p, "'hash-type' expects map-based or consistent");
+    }
+}
+
+static void kw_hash_balance_factor(struct parser *p, struct conf_line *l)
+{
+    if (want_args(p, l, 2, 2, "a percentage: 0 (off) or 100 and more") != 0)
+        return;
+    if (parse_uint(p, "hash-balance-factor", l->argv[1], 0, 100000, &p->cur->hash_balance_factor) == 0 &&
+        p->cur->hash_balance_factor > 0 && p->cur->hash_balance_factor < 100)
+        error(p, "hash-balance-factor %u: must be 0 (off) or at least 100 (percent of the "
+                 "average load)", p->cur->hash_balance_factor);
 }
 
 static void kw_default_server(struct parser *p, struct conf_line *l)
@@ -741,6 +798,8 @@ static const struct keyword proxy_keywords[] = {
     { "use_backend", IN_F | IN_L, kw_use_backend },
     { "timeout", IN_D | IN_F | IN_B | IN_L, kw_timeout },
     { "balance", IN_D | IN_B | IN_L, kw_balance },
+    { "hash-type", IN_D | IN_B | IN_L, kw_hash_type },
+    { "hash-balance-factor", IN_D | IN_B | IN_L, kw_hash_balance_factor },
     { "default-server", IN_D | IN_B | IN_L, kw_default_server },
     { "server", IN_B | IN_L, kw_server },
     { "retries", IN_D | IN_B | IN_L, kw_retries },
@@ -936,6 +995,8 @@ static void finish(struct parser *p)
                            "closed", px->name);
         }
         if (px->caps & PROXY_BACKEND) {
+            if (px->hash_type == HASH_CONSISTENT && balance_ring_build(px) != 0)
+                error(p, "out of memory");
             for (size_t i = 0; i < px->nservers; i++) {
                 struct server *s = px->servers[i];
                 char why[512];

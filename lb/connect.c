@@ -90,10 +90,11 @@ void connect_assign_queued(struct lb *lb, struct proxy *be)
 {
     while (be->queue.head) {
         int full;
-        struct server *srv = balance_pick(be, NULL, &full);
+        struct stream *s = be->queue.head;
+        struct txn *t = s->u.txn;
+        struct server *srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
         if (srv == NULL)
             return;
-        struct stream *s = be->queue.head;
         queue_unlink(&be->queue, s);
         s->timers[TIMER_TW] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ];
         connect_to(lb, s, srv);
@@ -109,7 +110,9 @@ void connect_assign(struct lb *lb, struct stream *s)
         be->be_total++;
     }
     int full;
-    struct server *srv = be->queue.head ? NULL : balance_pick(be, NULL, &full);
+    struct txn *t = s->u.txn;
+    struct server *srv =
+        be->queue.head ? NULL : balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
     if (srv) {
         s->timers[TIMER_TW] = 0;
         connect_to(lb, s, srv);
@@ -190,7 +193,7 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     struct server *next = srv;
     if (redispatch_now(be, t->retries) || (be->redispatch && !balance_server_usable(srv))) {
         int full;
-        next = balance_pick(be, srv, &full);
+        next = balance_pick(be, srv, t->has_hash ? &t->hash : NULL, &full);
     } else if (!balance_server_usable(srv)) {
         next = NULL;
     }

@@ -24,7 +24,19 @@ struct lb_timeouts {
     uint32_t queue, client_fin, server_fin, check;
 };
 
-enum lb_balance { BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_RANDOM };
+enum lb_balance {
+    BALANCE_ROUNDROBIN, BALANCE_LEASTCONN, BALANCE_RANDOM,
+    /* hashing a property of the request: */
+    BALANCE_SOURCE, BALANCE_URI, BALANCE_URL_PARAM, BALANCE_HDR,
+};
+
+enum lb_hash_type { HASH_MAP_BASED, HASH_CONSISTENT };
+
+/* A point of a consistent-hash ring: the server owning hashes up to it. */
+struct ring_point {
+    uint64_t hash;
+    struct server *srv;
+};
 
 enum lb_log_target { LOG_TARGET_NONE, LOG_TARGET_GLOBAL, LOG_TARGET_STDOUT, LOG_TARGET_STDERR };
 
@@ -86,6 +98,12 @@ struct proxy {
     struct lb_timeouts to;
     enum lb_balance balance;
     unsigned random_draws;   /* random(N) */
+    char *hash_key_name;     /* url_param NAME, hdr(NAME) */
+    uint8_t hash_uri_whole;  /* balance uri whole: the query string counts too */
+    enum lb_hash_type hash_type;
+    unsigned hash_balance_factor; /* bounded loads: 0 off, else >= 100 (percent) */
+    struct ring_point *ring; /* consistent hashing: sorted by hash */
+    size_t ring_size;
     unsigned retries;
     int redispatch;          /* 0: off; HAProxy's interval otherwise (-1: last retry) */
     uint8_t forwardfor, httpchk, allbackups;

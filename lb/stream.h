@@ -90,6 +90,8 @@ struct txn {
     uint8_t head_request;     /* method HEAD: the response has no body */
     uint8_t keepalive;        /* the client connection stays open afterwards */
     uint8_t retries;          /* connection attempts that failed so far */
+    uint8_t has_hash;         /* the request has the key the backend hashes */
+    uint64_t hash;            /* ...and this is its hash */
     uint16_t status;          /* of the final response, for the log */
     char term[2];             /* termination state, once decided */
     char ws_accept[WS_ACCEPT_LEN + 1]; /* what a valid 101 must carry */

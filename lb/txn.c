@@ -15,6 +15,7 @@
 #include "../shared/http.h"
 #include "../shared/log.h"
 #include "../shared/strbuf.h"
+#include "balance.h"
 #include "httplog.h"
 #include "io.h"
 #include "stream.h"
@@ -260,6 +261,43 @@ static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct t
     return b;
 }
 
+/* The key a hashing backend balances on, hashed into t->hash when present. */
+static void hash_request(struct stream *s, struct txn *t, const struct http_request *req,
+                         const struct proxy *be)
+{
+    const char *key = NULL;
+    size_t len = 0;
+    switch (be->balance) {
+    case BALANCE_SOURCE:
+        key = (const char *)s->client_addr;
+        len = sizeof(s->client_addr);
+        break;
+    case BALANCE_URI: {
+        const char *q = be->hash_uri_whole ? NULL : memchr(req->target, '?', req->target_len);
+        key = req->target;
+        len = q ? (size_t)(q - req->target) : req->target_len;
+        break;
+    }
+    case BALANCE_URL_PARAM:
+        if (!balance_url_param(req->target, req->target_len, be->hash_key_name, &key, &len))
+            key = NULL;
+        break;
+    case BALANCE_HDR: {
+        const struct http_header *h = http_header_find(req, be->hash_key_name);
+        if (h) {
+            key = h->value;
+            len = h->value_len;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    t->has_hash = key != NULL;
+    if (key)
+        t->hash = balance_hash(key, len);
+}
+
 /* A complete request head of r bytes is at the front of t->req. */
 static void process_request(struct lb *lb, struct stream *s, struct http_request *req, ssize_t r)
 {
@@ -302,6 +340,8 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
         if (key && key->value_len == WS_KEY_LEN && http_header_count(req, "sec-websocket-key") == 1)
             ws_handshake_accept(key->value, t->ws_accept); /* else no 101 is valid */
     }
+    if (balance_hashes(fe->backend))
+        hash_request(s, t, req, fe->backend);
     t->head_request = http_method_is(req, "HEAD");
     t->keepalive = req->minor_version == 1 && !http_header_has_token(req, "connection", "close");
     http_body_init(&t->req_body, &framing);

@@ -34,7 +34,7 @@ static void setup(enum lb_balance algo, size_t n)
 static struct server *pick(const struct server *avoid, int *full)
 {
     *full = -1;
-    return balance_pick(&be, avoid, full);
+    return balance_pick(&be, avoid, NULL, full);
 }
 
 /* Index of the picked server in srv[], or -1 for NULL. */
@@ -506,15 +506,186 @@ static void test_many_servers_beyond_the_stack_set(void)
     be.balance = BALANCE_ROUNDROBIN;
     for (int i = 0; i < 5; i++) {
         full = -1;
-        CHECK(balance_pick(&be, NULL, &full) == &many[77]);
+        CHECK(balance_pick(&be, NULL, NULL, &full) == &many[77]);
         CHECK_EQ_INT(full, 0);
     }
     free(many);
     free(mp);
 }
 
+/* ---- hashing ---- */
+
+static char names[MAXS][8];
+
+/* A hashing backend over servers s0..s(n-1). */
+static void setup_hash(enum lb_hash_type type, size_t n)
+{
+    setup(BALANCE_URL_PARAM, n);
+    be.hash_type = type;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "s%zu", i);
+        srv[i].name = names[i];
+    }
+    if (type == HASH_CONSISTENT)
+        CHECK_EQ_INT(balance_ring_build(&be), 0);
+}
+
+static int pick_key(unsigned key)
+{
+    char text[32];
+    int len = snprintf(text, sizeof(text), "room-%u", key);
+    uint64_t h = balance_hash(text, (size_t)len);
+    int full;
+    struct server *s = balance_pick(&be, NULL, &h, &full);
+    return s ? (int)(s - srv) : -1;
+}
+
+#define KEYS 10000
+
+static void test_same_key_same_server(void)
+{
+    setup_hash(HASH_CONSISTENT, 4);
+    for (unsigned k = 0; k < 100; k++)
+        CHECK_EQ_INT(pick_key(k), pick_key(k));
+    free(be.ring);
+}
+
+static void test_consistent_hash_spreads_keys_evenly(void)
+{
+    int count[MAXS] = { 0 };
+    setup_hash(HASH_CONSISTENT, 4);
+    for (unsigned k = 0; k < KEYS; k++)
+        count[pick_key(k)]++;
+    for (int i = 0; i < 4; i++)
+        CHECK(count[i] > KEYS / 4 * 8 / 10 && count[i] < KEYS / 4 * 12 / 10);
+    free(be.ring);
+}
+
+static void test_a_down_server_moves_only_its_own_keys(void)
+{
+    static int before[KEYS];
+    setup_hash(HASH_CONSISTENT, 4);
+    for (unsigned k = 0; k < KEYS; k++)
+        before[k] = pick_key(k);
+    srv[2].up = 0;
+    int moved = 0, moved_wrongly = 0;
+    for (unsigned k = 0; k < KEYS; k++) {
+        int now = pick_key(k);
+        moved += now != before[k];
+        moved_wrongly += now != before[k] && before[k] != 2;
+    }
+    /* About 1/4 of the keys lived on s2; nothing else moves. */
+    CHECK_EQ_INT(moved_wrongly, 0);
+    CHECK(moved > KEYS / 4 * 8 / 10 && moved < KEYS / 4 * 12 / 10);
+    free(be.ring);
+}
+
+static void test_adding_a_server_moves_about_one_nth_of_the_keys(void)
+{
+    static int before[KEYS];
+    setup_hash(HASH_CONSISTENT, 4);
+    for (unsigned k = 0; k < KEYS; k++)
+        before[k] = pick_key(k);
+    free(be.ring);
+    setup_hash(HASH_CONSISTENT, 5); /* s0..s3 keep their names: s4 is new */
+    int moved = 0, moved_elsewhere = 0;
+    for (unsigned k = 0; k < KEYS; k++) {
+        int now = pick_key(k);
+        moved += now != before[k];
+        moved_elsewhere += now != before[k] && now != 4;
+    }
+    /* About 1/5 of the keys go to the new server, and only there. */
+    CHECK_EQ_INT(moved_elsewhere, 0);
+    CHECK(moved > KEYS / 5 * 8 / 10 && moved < KEYS / 5 * 12 / 10);
+    free(be.ring);
+}
+
+static void test_map_based_hashing_moves_most_keys_when_a_server_goes(void)
+{
+    static int before[KEYS];
+    setup_hash(HASH_MAP_BASED, 4);
+    for (unsigned k = 0; k < KEYS; k++)
+        before[k] = pick_key(k);
+    srv[2].up = 0;
+    int moved = 0;
+    for (unsigned k = 0; k < KEYS; k++)
+        moved += pick_key(k) != before[k];
+    CHECK(moved > KEYS / 2); /* the contrast that makes consistent hashing worth it */
+}
+
+static void test_consistent_hash_honours_weights(void)
+{
+    int count[MAXS] = { 0 };
+    setup(BALANCE_URL_PARAM, 2);
+    be.hash_type = HASH_CONSISTENT;
+    snprintf(names[0], sizeof(names[0]), "s0");
+    snprintf(names[1], sizeof(names[1]), "s1");
+    srv[0].name = names[0];
+    srv[1].name = names[1];
+    srv[0].weight = 3;
+    CHECK_EQ_INT(balance_ring_build(&be), 0);
+    for (unsigned k = 0; k < KEYS; k++)
+        count[pick_key(k)]++;
+    CHECK(count[0] > KEYS * 3 / 4 * 9 / 10 && count[0] < KEYS * 3 / 4 * 11 / 10);
+    free(be.ring);
+}
+
+static void test_bounded_load_keeps_a_hot_key_from_swamping_one_server(void)
+{
+    int count[MAXS] = { 0 };
+    setup_hash(HASH_CONSISTENT, 4);
+    be.hash_balance_factor = 125;
+    /* One hot key, 400 streams: without a bound all would land on one server. */
+    for (int i = 0; i < 400; i++) {
+        int k = pick_key(7);
+        count[k]++;
+        srv[k].cur_conns++;
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK(count[i] <= (400 / 4) * 125 / 100 + 1);
+    free(be.ring);
+}
+
+static void test_without_the_key_requests_go_round_robin(void)
+{
+    int count[MAXS] = { 0 }, full;
+    setup_hash(HASH_CONSISTENT, 4);
+    for (int i = 0; i < 8; i++) {
+        struct server *s = balance_pick(&be, NULL, NULL, &full);
+        count[s - srv]++;
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(count[i], 2);
+    free(be.ring);
+}
+
+static void test_url_param_is_found_among_others(void)
+{
+    const char *v;
+    size_t n;
+    const char t[] = "/chat?x=1&room=lobby&y=2";
+    CHECK_EQ_INT(balance_url_param(t, sizeof(t) - 1, "room", &v, &n), 1);
+    CHECK(n == 5 && memcmp(v, "lobby", 5) == 0);
+    CHECK_EQ_INT(balance_url_param(t, sizeof(t) - 1, "x", &v, &n), 1);
+    CHECK(n == 1 && v[0] == '1');
+    CHECK_EQ_INT(balance_url_param(t, sizeof(t) - 1, "oom", &v, &n), 0);  /* not a suffix match */
+    CHECK_EQ_INT(balance_url_param(t, sizeof(t) - 1, "roo", &v, &n), 0);  /* not a prefix match */
+    CHECK_EQ_INT(balance_url_param("/chat", 5, "room", &v, &n), 0);
+    CHECK_EQ_INT(balance_url_param("/c?room=", 8, "room", &v, &n), 1);
+    CHECK_EQ_INT((int)n, 0);
+}
+
 int main(void)
 {
+    RUN(test_same_key_same_server);
+    RUN(test_consistent_hash_spreads_keys_evenly);
+    RUN(test_a_down_server_moves_only_its_own_keys);
+    RUN(test_adding_a_server_moves_about_one_nth_of_the_keys);
+    RUN(test_map_based_hashing_moves_most_keys_when_a_server_goes);
+    RUN(test_consistent_hash_honours_weights);
+    RUN(test_bounded_load_keeps_a_hot_key_from_swamping_one_server);
+    RUN(test_without_the_key_requests_go_round_robin);
+    RUN(test_url_param_is_found_among_others);
     RUN(test_roundrobin_equal_weights_cycles_through_all);
     RUN(test_roundrobin_respects_weights_exactly);
     RUN(test_roundrobin_is_smooth);

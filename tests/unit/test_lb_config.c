@@ -792,8 +792,26 @@ static void test_balance_algorithms(void)
 static void test_unknown_balance_algorithm_lists_the_supported_ones(void)
 {
     CHECK_REFUSED(FE_OK BE_OK "    balance rr\n", 9, "unknown balance algorithm 'rr'",
-                  "roundrobin", "leastconn", "random");
-    CHECK_REFUSED(FE_OK BE_OK "    balance source\n", 9, "'source'");
+                  "roundrobin", "leastconn", "random", "source", "uri", "url_param", "hdr");
+    CHECK_REFUSED(FE_OK BE_OK "    balance static-rr\n", 9, "'static-rr'");
+}
+
+static void test_hash_algorithms_and_their_options(void)
+{
+    const struct proxy *be = backend_with("    balance source");
+    CHECK(be != NULL && be->balance == BALANCE_SOURCE && be->hash_type == HASH_MAP_BASED);
+    be = backend_with("    balance url_param room\n    hash-type consistent");
+    CHECK(be != NULL && be->balance == BALANCE_URL_PARAM && be->hash_type == HASH_CONSISTENT);
+    CHECK(be != NULL && strcmp(be->hash_key_name, "room") == 0 && be->ring_size == 100);
+    be = backend_with("    balance hdr(X-Room)\n    hash-balance-factor 150");
+    CHECK(be != NULL && be->balance == BALANCE_HDR && strcmp(be->hash_key_name, "X-Room") == 0);
+    CHECK(be != NULL && be->hash_balance_factor == 150);
+    be = backend_with("    balance uri whole");
+    CHECK(be != NULL && be->balance == BALANCE_URI && be->hash_uri_whole);
+    CHECK_REFUSED(FE_OK BE_OK "    balance url_param\n", 9, "expects a parameter name");
+    CHECK_REFUSED(FE_OK BE_OK "    hash-type consistent sdbm\n", 9, "'sdbm'", "not supported");
+    CHECK_REFUSED(FE_OK BE_OK "    hash-balance-factor 50\n", 9, "at least 100");
+    CHECK_REFUSED(FE_OK BE_OK "    balance uri depth 3\n", 9, "option 'depth'");
 }
 
 static void test_bad_random_draws_are_refused(void)
@@ -1342,6 +1360,7 @@ int main(void)
 
     RUN(test_balance_algorithms);
     RUN(test_unknown_balance_algorithm_lists_the_supported_ones);
+    RUN(test_hash_algorithms_and_their_options);
     RUN(test_bad_random_draws_are_refused);
 
     RUN(test_option_redispatch_forms);
