@@ -54,11 +54,13 @@ struct stats_row {
     unsigned sid;              /* the server's id in its backend: 1, 2, ...; 0 for FE, BE */
 
     /* State. FE: "OPEN" (or "STOP" once stopping). BE: "UP" or "DOWN" (no
-     * usable server). Server: "UP", "DOWN", "MAINT", "DRAIN", "no check"
-     * (UP, unchecked), and while checks change it "UP 1/3" (going down:
-     * 1 failure of fall 3) or "DOWN 1/2" (going up: 1 success of rise 2). */
+     * usable server). Server: HAProxy's words, made by stats_server_status():
+     * "UP", "DOWN", "MAINT", "DRAIN", "no check" (UP, unchecked), and while
+     * checks change it "UP 2/3" (going down: 2 more failed checks of fall 3
+     * to DOWN) or "DOWN 1/2" (going up: 1 passed check of rise 2). */
     const char *status;
     enum srv_admin admin;      /* servers */
+    int cfg_disabled;          /* srv: "disabled" in the configuration (HAProxy's CMAINT flag) */
     int has_check;             /* servers: "check" is configured */
     int check_up;              /* servers: the checks' verdict (1 without checks) */
     unsigned health;           /* consecutive check results against the current verdict */
@@ -67,7 +69,9 @@ struct stats_row {
     unsigned iweight;          /* srv: as configured */
     unsigned act, bck;         /* srv: 1 if an active / backup server; BE: usable ones of each */
     unsigned slim;             /* maxconn: FE: its limit; srv: 0 when unlimited */
-    const char *addr;          /* srv: "127.0.0.1:8001"; NULL otherwise */
+    const char *algo;          /* BE: HAProxy's name of the balance algorithm ("roundrobin") */
+    const char *addr;          /* srv: "127.0.0.1:8001", "[::1]:8001"; NULL otherwise */
+    const char *host;          /* srv: the address as configured (a name or an IP literal) */
     unsigned port;             /* srv */
     int ssl;                   /* srv: TLS to the server */
 
@@ -78,6 +82,7 @@ struct stats_row {
     int check_duration_ms;     /* -1: none yet */
     const char *check_desc;    /* e.g. "Layer4 connection problem: Connection refused" */
     uint64_t chkfail;          /* failed checks */
+    /* Servers and backends (a backend is DOWN when none of its servers is usable): */
     uint64_t chkdown;          /* UP to DOWN transitions */
     int64_t lastchg_s;         /* seconds since the last state change */
     uint64_t downtime_s;       /* total time DOWN */
@@ -86,7 +91,7 @@ struct stats_row {
 };
 
 struct stats_info {
-    const char *version;       /* WSCALE_VERSION */
+    const char *version;       /* WSCALE_VERSION; NULL hides it ("stats hide-version") */
     const char *node;          /* host name */
     long pid;                  /* the master process */
     uint64_t uptime_s;
@@ -105,6 +110,9 @@ struct stats_snapshot {
     struct stats_info info;
     struct stats_row *rows;
     size_t nrows;
+    /* Fill the addr and algo columns, as HAProxy does for the runtime API
+     * at level operator or admin, and on the page with "stats show-legends". */
+    int show_legends;
 };
 
 /* Options of the stats page. */
@@ -114,20 +122,48 @@ struct stats_page {
     int hide_version;
 };
 
+/* A server's status in HAProxy's words (see stats_row.status) from its
+ * admin, has_check, check_up, health, rise and fall. */
+void stats_server_status(const struct stats_row *r, char *buf, size_t size);
+
+/* HAProxy's health check statuses ("L4OK", ...): their numeric code in
+ * "show servers state", their result (HAProxy's CHK_RES_*: 0 unknown,
+ * 2 failed, 3 passed, 4 conditionally passed) and description. */
+struct stats_check_status {
+    const char *name;
+    int code;
+    int result;
+    const char *desc;
+};
+
+/* The statuses a finished check can report, in HAProxy's order; ends with
+ * a NULL name. */
+extern const struct stats_check_status stats_check_results[];
+
+/* Finds a status by name ("INI" and "UNK" too); NULL if unknown. */
+const struct stats_check_status *stats_check_status_find(const char *name);
+
 /* The runtime API's "show stat": HAProxy's CSV, a "# pxname,svname,..."
- * header line, then one line per row, then an empty line. */
+ * header line, then one line per row. Like HAProxy's, every line ends with
+ * a comma; HAProxy's columns come first, in its order, then wscale's own
+ * (tunnels_cur, tunnels_tot). A field is empty where the value does not
+ * apply or wscale does not count it. (The runtime API adds the empty line
+ * that ends every answer.) */
 void stats_render_csv(const struct stats_snapshot *st, struct strbuf *out);
 
-/* {"info": {...}, "stats": [{"pxname": ..., "svname": ..., ...}]}: one
- * object per row whose keys are the CSV's column names, same values. */
+/* {"info": {...}, "stats": [{"pxname": ..., "svname": ..., ...}]}: "info"
+ * has the names and values of "show info"; one "stats" object per row whose
+ * keys are the CSV's column names, same values, numbers as JSON numbers and
+ * empty CSV fields left out. */
 void stats_render_json(const struct stats_snapshot *st, struct strbuf *out);
 
 /* The runtime API's "show info": "Name: value" lines. */
 void stats_render_info(const struct stats_snapshot *st, struct strbuf *out);
 
 /* The runtime API's "show servers state [BACKEND]" in HAProxy's format
- * (version line "1", "# be_id be_name ..." header, one line per server).
- * Returns 0, or -1 if `backend` (NULL: all) names no backend. */
+ * (version line "1", "# be_id be_name ..." header, one line per server,
+ * HAProxy's numeric codes). Returns 0, or -1 if `backend` (NULL: all)
+ * names no backend; nothing is written then. */
 int stats_render_servers_state(const struct stats_snapshot *st, const char *backend,
                                struct strbuf *out);
 
