@@ -157,7 +157,9 @@ void stats_render_csv(const struct stats_snapshot *st, struct strbuf *out);
  * empty CSV fields left out. */
 void stats_render_json(const struct stats_snapshot *st, struct strbuf *out);
 
-/* The runtime API's "show info": "Name: value" lines. */
+/* The runtime API's "show info": "Name: value" lines, HAProxy's that apply
+ * in its order (Nbthread is the number of workers, Maxconn their total),
+ * then wscale's: Workers, OldWorkers, Reloads, CurrTunnels, CumTunnels. */
 void stats_render_info(const struct stats_snapshot *st, struct strbuf *out);
 
 /* The runtime API's "show servers state [BACKEND]" in HAProxy's format
