@@ -9,7 +9,7 @@
 
 int balance_server_usable(const struct server *s)
 {
-    return s->up && !s->disabled && s->weight > 0 && (s->maxconn == 0 || s->cur_conns < s->maxconn);
+    return s->up && s->admin == SRV_ADMIN_READY && s->weight > 0 && (s->maxconn == 0 || s->cur_conns < s->maxconn);
 }
 
 /* Lower load per weight: a->cur/a->w < b->cur/b->w, without division. */
@@ -28,7 +28,7 @@ static size_t candidates(struct proxy *be, const struct server *avoid, struct se
     for (int backup = 0; backup <= 1 && !any_up; backup++) {
         for (size_t i = 0; i < be->nservers; i++) {
             struct server *s = be->servers[i];
-            if (s->backup != backup || !s->up || s->disabled || s->weight == 0)
+            if (s->backup != backup || !s->up || s->admin != SRV_ADMIN_READY || s->weight == 0)
                 continue;
             any_up = 1;
             if (!s->maxconn || s->cur_conns < s->maxconn)

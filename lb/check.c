@@ -6,19 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "../shared/log.h"
 #include "../shared/tls.h"
-#include "balance.h"
-#include "stream.h"
 
 /* A check's steps: TCP connect, the TLS handshake (an "ssl" server), then
  * with option httpchk the request and its status line. */
 enum { PH_CONNECT, PH_TLS, PH_SEND, PH_RECV };
 
+struct checks {
+    struct ev_loop *loop;
+    struct lb_config *cfg;
+    struct registry *reg;
+    void (*changed)(void *data);
+    void *data;
+    struct check **all;
+    size_t n;
+};
+
 struct check {
-    struct lb *lb;
+    struct checks *owner;
+    struct ev_loop *loop;
     struct server *srv;
     ev_timer timer;       /* next check, or this check's timeout */
     ev_io io;             /* the probe's socket while a check runs */
@@ -32,49 +42,91 @@ struct check {
 
 static void check_schedule(struct check *c, double delay);
 
-static unsigned servers_up(const struct proxy *be, int backup)
+int64_t check_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void server_state(const struct checks *cs, const struct server *s, struct reg_server *st)
+{
+    reg_server_read(registry_object(cs->reg, s->obj), st);
+}
+
+/* Servers of be that are UP and not in maintenance ("online"). */
+static unsigned servers_online(const struct checks *cs, const struct proxy *be, int backup)
 {
     unsigned n = 0;
-    for (size_t i = 0; i < be->nservers; i++)
-        if (be->servers[i]->backup == backup && be->servers[i]->up && !be->servers[i]->disabled)
+    for (size_t i = 0; i < be->nservers; i++) {
+        struct reg_server st;
+        server_state(cs, be->servers[i], &st);
+        if (be->servers[i]->backup == backup && st.check_up && st.admin != SRV_ADMIN_MAINT)
             n++;
+    }
     return n;
 }
 
-static void set_state(struct lb *lb, struct server *s, int up, const char *why)
+/* One result: consecutive results against the current verdict change it. */
+static void check_result(struct checks *cs, struct server *s, int ok, const char *status, int code,
+                         int duration_ms, const char *why)
 {
-    struct proxy *be = s->be;
-    s->up = (uint8_t)up;
-    s->health = 0;
-    log_msg(up ? LOG_INFO : LOG_WARN,
-            "server %s/%s is %s, reason: %s. %u active and %u backup servers online. "
-            "%u streams active on it.",
-            be->name, s->name, up ? "UP" : "DOWN", why, servers_up(be, 0), servers_up(be, 1),
-            s->cur_conns);
-    if (!up && servers_up(be, 0) + servers_up(be, 1) == 0)
-        log_error("backend '%s' has no server available!", be->name);
-    if (up)
-        connect_assign_queued(lb, be);
-}
-
-/* One result: consecutive results against the current state change it. */
-static void check_result(struct lb *lb, struct server *s, int ok, const char *why)
-{
-    if (ok == s->up) {
-        s->health = 0;
-        return;
+    struct reg_object *o = registry_object(cs->reg, s->obj);
+    struct reg_server st;
+    reg_server_read(o, &st);
+    snprintf(st.check_status, sizeof(st.check_status), "%s", status);
+    snprintf(st.check_desc, sizeof(st.check_desc), "%s", why);
+    st.check_code = code;
+    st.check_duration_ms = duration_ms;
+    if (!ok)
+        st.chkfail++;
+    int flip = 0;
+    if (ok == st.check_up)
+        st.health = 0;
+    else if (++st.health >= (ok ? s->rise : s->fall))
+        flip = 1;
+    if (flip) {
+        int64_t now = check_wall_ms();
+        if (ok)
+            st.downtime_ms += (uint64_t)(now - st.last_change_ms);
+        else
+            st.chkdown++;
+        st.check_up = (uint8_t)ok;
+        st.health = 0;
+        st.last_change_ms = now;
     }
-    if (++s->health >= (ok ? s->rise : s->fall))
-        set_state(lb, s, ok, why);
+    reg_server_write(o, &st);
+    if (!flip)
+        return;
+    struct stats_counters ctr;
+    registry_sum(cs->reg, s->obj, &ctr);
+    struct proxy *be = s->be;
+    char reason[300];
+    if (duration_ms >= 0)
+        snprintf(reason, sizeof(reason), "%s, check duration: %dms", why, duration_ms);
+    else
+        snprintf(reason, sizeof(reason), "%s", why);
+    log_msg(ok ? LOG_INFO : LOG_WARN,
+            "server %s/%s is %s, reason: %s. %u active and %u backup servers online. "
+            "%llu streams active on it.",
+            be->name, s->name, ok ? "UP" : "DOWN", reason, servers_online(cs, be, 0),
+            servers_online(cs, be, 1), (unsigned long long)ctr.cur);
+    if (!ok && servers_online(cs, be, 0) + servers_online(cs, be, 1) == 0)
+        log_error("backend '%s' has no server available!", be->name);
+    cs->changed(cs->data);
 }
 
-void check_report_failure(struct lb *lb, struct server *s, const char *why)
+void checks_report_failure(struct checks *cs, struct server *s, const char *why)
 {
-    if (s->chk == NULL || !s->up)
+    struct reg_server st;
+    if (cs == NULL || s->chk == NULL)
         return;
-    char reason[200];
+    server_state(cs, s, &st);
+    if (!st.check_up)
+        return;
+    char reason[300];
     snprintf(reason, sizeof(reason), "traffic could not connect: %s", why);
-    check_result(lb, s, 0, reason);
+    check_result(cs, s, 0, "L4CON", 0, -1, reason);
 }
 
 static void check_close(struct check *c)
@@ -84,28 +136,27 @@ static void check_close(struct check *c)
         c->ssl = NULL;
     }
     if (c->io.fd >= 0) {
-        ev_io_stop(c->lb->loop, &c->io);
+        ev_io_stop(c->loop, &c->io);
         close(c->io.fd);
         ev_io_set(&c->io, -1, 0);
     }
 }
 
-static void check_end(struct check *c, int ok, const char *why)
+/* The end of one check: status is HAProxy's code for it (L4OK, L7STS, ...),
+ * code the HTTP status (L7) or 0. */
+static void check_end(struct check *c, int ok, const char *status, int code, const char *why)
 {
-    struct lb *lb = c->lb;
     check_close(c);
-    char reason[300];
-    snprintf(reason, sizeof(reason), "%s, check duration: %.0fms", why,
-             (ev_now(lb->loop) - c->started) * 1000);
-    check_result(lb, c->srv, ok, reason);
+    int duration = (int)((ev_now(c->loop) - c->started) * 1000);
+    check_result(c->owner, c->srv, ok, status, code, duration, why);
     check_schedule(c, c->srv->inter_ms / 1000.0);
 }
 
 static void check_watch(struct check *c, int events)
 {
-    ev_io_stop(c->lb->loop, &c->io);
+    ev_io_stop(c->loop, &c->io);
     ev_io_set(&c->io, c->io.fd, events);
-    ev_io_start(c->lb->loop, &c->io);
+    ev_io_start(c->loop, &c->io);
 }
 
 /* HTTP: the request the check sends. */
@@ -121,19 +172,21 @@ static int check_request(const struct check *c, char *out, size_t size)
 }
 
 /* Judges the status line received so far: 1 pass, 0 fail, -1 need more. */
-static int check_judge(struct check *c, const char **why)
+static int check_judge(struct check *c, const char **why, const char **status, int *code)
 {
     char *eol = memchr(c->reply, '\n', c->got);
     if (eol == NULL && c->got < sizeof(c->reply) - 1)
         return -1;
     if (c->got < 12 || strncmp(c->reply, "HTTP/1.", 7) != 0) {
         *why = "Layer7 invalid response";
+        *status = "L7RSP";
         return 0;
     }
-    int status = atoi(c->reply + 9);
+    *code = atoi(c->reply + 9);
     unsigned want = c->srv->be->expect_status;
-    int ok = want ? (unsigned)status == want : status >= 200 && status < 400;
+    int ok = want ? (unsigned)*code == want : *code >= 200 && *code < 400;
     *why = ok ? "Layer7 check passed" : "Layer7 wrong status";
+    *status = ok ? "L7OK" : "L7STS";
     return ok;
 }
 
@@ -158,19 +211,19 @@ static void check_step(struct check *c)
         getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
             snprintf(why, sizeof(why), "Layer4 connection problem: %s", strerror(err));
-            check_end(c, 0, why);
+            check_end(c, 0, "L4CON", 0, why);
             return;
         }
         if (c->srv->ssl) {
             const char *name = c->srv->sni ? c->srv->sni : c->srv->host;
             c->ssl = tls_client_ssl(c->srv->tls_ctx, c->io.fd, c->srv->sni, name);
             if (c->ssl == NULL) {
-                check_end(c, 0, "Layer6 cannot start TLS");
+                check_end(c, 0, "L6RSP", 0, "Layer6 cannot start TLS");
                 return;
             }
             c->phase = PH_TLS;
         } else if (!c->srv->be->httpchk) {
-            check_end(c, 1, "Layer4 check passed");
+            check_end(c, 1, "L4OK", 0, "Layer4 check passed");
             return;
         } else {
             c->phase = PH_SEND;
@@ -184,12 +237,12 @@ static void check_step(struct check *c)
             if (!tls_wait(c, rc)) {
                 snprintf(why, sizeof(why), "Layer6 TLS handshake failed: %s",
                          tls_error(tls_why, sizeof(tls_why)));
-                check_end(c, 0, why);
+                check_end(c, 0, "L6RSP", 0, why);
             }
             return;
         }
         if (!c->srv->be->httpchk) {
-            check_end(c, 1, "Layer6 check passed");
+            check_end(c, 1, "L6OK", 0, "Layer6 check passed");
             return;
         }
         c->phase = PH_SEND;
@@ -203,14 +256,14 @@ static void check_step(struct check *c)
                               : send(c->io.fd, req + c->sent, (size_t)n - c->sent, MSG_NOSIGNAL);
         if (c->ssl && sent < 0) {
             if (!tls_wait(c, sent))
-                check_end(c, 0, "Layer7 cannot send the request");
+                check_end(c, 0, "L7RSP", 0, "Layer7 cannot send the request");
             return;
         }
         if (sent < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 check_watch(c, EV_WRITE);
             else
-                check_end(c, 0, "Layer7 cannot send the request");
+                check_end(c, 0, "L7RSP", 0, "Layer7 cannot send the request");
             return;
         }
         c->sent += (size_t)sent;
@@ -227,17 +280,20 @@ static void check_step(struct check *c)
                            : recv(c->io.fd, c->reply + c->got, sizeof(c->reply) - 1 - c->got, 0);
         if (c->ssl ? tls_wait(c, n) : (n < 0 && (errno == EAGAIN || errno == EINTR)))
             return;
-        const char *verdict_why;
+        const char *verdict_why = "Layer7 no response", *status = "L7RSP";
+        int code = 0;
         if (n <= 0) {
-            int ok = c->got > 0 ? check_judge(c, &verdict_why) : 0;
-            check_end(c, ok == 1, ok == -1 || c->got == 0 ? "Layer7 no response" : verdict_why);
+            int ok = c->got > 0 ? check_judge(c, &verdict_why, &status, &code) : 0;
+            if (ok == -1)
+                verdict_why = "Layer7 no response";
+            check_end(c, ok == 1, ok == -1 ? "L7RSP" : status, code, verdict_why);
             return;
         }
         c->got += (size_t)n;
         c->reply[c->got] = '\0';
-        int verdict = check_judge(c, &verdict_why);
+        int verdict = check_judge(c, &verdict_why, &status, &code);
         if (verdict >= 0)
-            check_end(c, verdict, verdict_why);
+            check_end(c, verdict, status, code, verdict_why);
         return;
     }
     }
@@ -252,9 +308,8 @@ static void check_io(struct ev_loop *loop, ev_io *w, int revents)
 
 static void check_run(struct check *c)
 {
-    struct lb *lb = c->lb;
     struct server *s = c->srv;
-    c->started = ev_now(lb->loop);
+    c->started = ev_now(c->loop);
     c->sent = c->got = 0;
     c->phase = PH_CONNECT;
     int fd = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -267,15 +322,15 @@ static void check_run(struct check *c)
     if (connect(fd, (const struct sockaddr *)&s->addr.ss, s->addr.len) != 0 && errno != EINPROGRESS) {
         char why[128];
         snprintf(why, sizeof(why), "Layer4 connection problem: %s", strerror(errno));
-        check_end(c, 0, why);
+        check_end(c, 0, "L4CON", 0, why);
         return;
     }
-    ev_io_start(lb->loop, &c->io);
+    ev_io_start(c->loop, &c->io);
     /* The whole check (connect and answer) must fit in timeout check, or
      * inter when that is not set, as HAProxy. */
     uint32_t limit = s->be->to.check ? s->be->to.check : s->inter_ms;
     ev_timer_set(&c->timer, limit / 1000.0, 0);
-    ev_timer_start(lb->loop, &c->timer);
+    ev_timer_start(c->loop, &c->timer);
 }
 
 static void check_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -284,50 +339,75 @@ static void check_timer(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     if (c->io.fd >= 0)
-        check_end(c, 0, c->phase == PH_CONNECT ? "Layer4 timeout"
-                        : c->phase == PH_TLS ? "Layer6 timeout" : "Layer7 timeout");
+        check_end(c, 0, c->phase == PH_CONNECT ? "L4TOUT" : c->phase == PH_TLS ? "L6TOUT" : "L7TOUT", 0,
+                  c->phase == PH_CONNECT ? "Layer4 timeout"
+                  : c->phase == PH_TLS ? "Layer6 timeout" : "Layer7 timeout");
     else
         check_run(c);
 }
 
 static void check_schedule(struct check *c, double delay)
 {
-    ev_timer_stop(c->lb->loop, &c->timer);
+    ev_timer_stop(c->loop, &c->timer);
     ev_timer_set(&c->timer, delay, 0);
-    ev_timer_start(c->lb->loop, &c->timer);
+    ev_timer_start(c->loop, &c->timer);
 }
 
-int check_start_all(struct lb *lb)
+struct checks *checks_start(struct ev_loop *loop, struct lb_config *cfg, struct registry *reg,
+                            void (*changed)(void *data), void *data)
 {
-    for (unsigned i = 1; i <= lb->cfg->nservers; i++) {
-        struct server *s = lb->servers[i];
-        if (!s->check || s->disabled)
+    struct checks *cs = calloc(1, sizeof(*cs));
+    if (cs == NULL)
+        return NULL;
+    cs->loop = loop;
+    cs->cfg = cfg;
+    cs->reg = reg;
+    cs->changed = changed;
+    cs->data = data;
+    for (struct proxy *be = cfg->proxies; be; be = be->next) {
+        if (!(be->caps & PROXY_BACKEND))
             continue;
-        struct check *c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            return -1;
-        c->lb = lb;
-        c->srv = s;
-        ev_init(&c->timer, check_timer);
-        c->timer.data = c;
-        ev_io_init(&c->io, check_io, -1, 0);
-        c->io.data = c;
-        s->chk = c;
-        /* Spread the first checks over one interval, as HAProxy does. */
-        check_schedule(c, (double)arc4random_uniform(s->inter_ms + 1) / 1000.0);
+        for (size_t i = 0; i < be->nservers; i++) {
+            struct server *s = be->servers[i];
+            if (!s->check)
+                continue;
+            struct check *c = calloc(1, sizeof(*c));
+            struct check **grown = realloc(cs->all, (cs->n + 1) * sizeof(*grown));
+            if (c == NULL || grown == NULL) {
+                free(c);
+                if (grown)
+                    cs->all = grown;
+                checks_stop(cs);
+                return NULL;
+            }
+            cs->all = grown;
+            cs->all[cs->n++] = c;
+            c->owner = cs;
+            c->loop = loop;
+            c->srv = s;
+            ev_init(&c->timer, check_timer);
+            c->timer.data = c;
+            ev_io_init(&c->io, check_io, -1, 0);
+            c->io.data = c;
+            s->chk = c;
+            /* Spread the first checks over one interval, as HAProxy does. */
+            check_schedule(c, (double)arc4random_uniform(s->inter_ms + 1) / 1000.0);
+        }
     }
-    return 0;
+    return cs;
 }
 
-void check_stop_all(struct lb *lb)
+void checks_stop(struct checks *cs)
 {
-    for (unsigned i = 1; i <= lb->cfg->nservers; i++) {
-        struct check *c = lb->servers[i]->chk;
-        if (c == NULL)
-            continue;
-        ev_timer_stop(lb->loop, &c->timer);
+    if (cs == NULL)
+        return;
+    for (size_t i = 0; i < cs->n; i++) {
+        struct check *c = cs->all[i];
+        ev_timer_stop(cs->loop, &c->timer);
         check_close(c);
+        c->srv->chk = NULL;
         free(c);
-        lb->servers[i]->chk = NULL;
     }
+    free(cs->all);
+    free(cs);
 }

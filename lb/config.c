@@ -162,6 +162,12 @@ static void proxy_free_strings(struct proxy *px)
     free(px->ring);
     free(px->defsrv.ca_file);
     free(px->defsrv.sni);
+    free(px->stats_uri);
+    free(px->stats_realm);
+    for (size_t i = 0; i < px->nstats_auth; i++)
+        free(px->stats_auth[i]);
+    free(px->stats_auth);
+    free(px->prometheus_uri);
 }
 
 /* A server takes its settings from a default-server: its own copy of them. */
@@ -170,6 +176,42 @@ static void server_copy_settings(struct parser *p, struct server *dst, const str
     *dst = *src;
     dst->ca_file = xstrdup(p, src->ca_file);
     dst->sni = xstrdup(p, src->sni);
+}
+
+/* HAProxy's rule for proxy and server names: letters, digits, '-', '_',
+ * '.' and ':'. It keeps them safe in CSV, logs and the runtime API. */
+static int valid_name(struct parser *p, const char *what, const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= 104) {
+        error(p, "%s name '%s' must have 1 to 103 characters", what, name);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':')) {
+            error(p, "%s name '%s': character '%c' is not allowed (use letters, digits, '-', "
+                     "'_', '.' and ':')", what, name, c);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void add_stats_auth(struct parser *p, struct proxy *px, const char *user_pass)
+{
+    char **grown = realloc(px->stats_auth, (px->nstats_auth + 1) * sizeof(*grown));
+    char *copy = xstrdup(p, user_pass);
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        if (grown)
+            px->stats_auth = grown;
+        error(p, "out of memory");
+        return;
+    }
+    px->stats_auth = grown;
+    px->stats_auth[px->nstats_auth++] = copy;
 }
 
 /* A new proxy takes every setting of the current defaults section. */
@@ -190,6 +232,13 @@ static struct proxy *proxy_new(struct parser *p, const char *name, unsigned caps
     px->chk_version = xstrdup(p, p->defaults.chk_version);
     px->backend_name = xstrdup(p, p->defaults.backend_name);
     px->hash_key_name = xstrdup(p, p->defaults.hash_key_name);
+    px->stats_uri = xstrdup(p, p->defaults.stats_uri);
+    px->stats_realm = xstrdup(p, p->defaults.stats_realm);
+    px->prometheus_uri = xstrdup(p, p->defaults.prometheus_uri);
+    px->stats_auth = NULL;
+    px->nstats_auth = 0;
+    for (size_t i = 0; i < p->defaults.nstats_auth; i++)
+        add_stats_auth(p, px, p->defaults.stats_auth[i]);
     server_copy_settings(p, &px->defsrv, &p->defaults.defsrv);
     px->servers = NULL;
     px->binds = NULL;
@@ -653,6 +702,8 @@ static void kw_server(struct parser *p, struct conf_line *l)
         return;
     }
     struct proxy *be = p->cur;
+    if (!valid_name(p, "server", l->argv[1]))
+        return;
     for (size_t i = 0; i < be->nservers; i++) {
         if (strcmp(be->servers[i]->name, l->argv[1]) == 0) {
             error(p, "server '%s' is already defined in %s '%s' (line %d)", l->argv[1],
@@ -784,6 +835,69 @@ static void kw_option_plain(struct parser *p, struct conf_line *l)
     kw_option(p, l, 0);
 }
 
+/* "stats enable|uri|refresh|realm|auth|hide-version": the stats page. */
+static void kw_stats(struct parser *p, struct conf_line *l)
+{
+    struct proxy *px = p->cur;
+    const char *what = l->argc > 1 ? l->argv[1] : "";
+    if (strcmp(what, "enable") == 0 && l->argc == 2) {
+        px->stats_enabled = 1;
+    } else if (strcmp(what, "hide-version") == 0 && l->argc == 2) {
+        px->stats_enabled = 1;
+        px->stats_hide_version = 1;
+    } else if (strcmp(what, "uri") == 0 && l->argc == 3) {
+        if (l->argv[2][0] != '/') {
+            error(p, "stats uri '%s': must start with '/'", l->argv[2]);
+            return;
+        }
+        px->stats_enabled = 1;
+        replace(p, &px->stats_uri, l->argv[2]);
+    } else if (strcmp(what, "refresh") == 0 && l->argc == 3) {
+        px->stats_enabled = 1;
+        parse_time(p, "stats refresh", l->argv[2], &px->stats_refresh);
+    } else if (strcmp(what, "realm") == 0 && l->argc == 3) {
+        px->stats_enabled = 1;
+        replace(p, &px->stats_realm, l->argv[2]);
+    } else if (strcmp(what, "auth") == 0 && l->argc == 3) {
+        if (strchr(l->argv[2], ':') == NULL) {
+            error(p, "stats auth '%s': expected USER:PASSWORD", l->argv[2]);
+            return;
+        }
+        px->stats_enabled = 1;
+        add_stats_auth(p, px, l->argv[2]);
+    } else if (strcmp(what, "show-legends") == 0 && l->argc == 2) {
+        px->stats_enabled = 1;
+        px->stats_show_legends = 1;
+    } else if (strcmp(what, "admin") == 0 || strcmp(what, "http-request") == 0 ||
+               strcmp(what, "scope") == 0 || strcmp(what, "show-desc") == 0 ||
+               strcmp(what, "show-modules") == 0 || strcmp(what, "show-node") == 0) {
+        error(p, "'stats %s' is not supported (the page is read-only: change server state "
+                 "through the stats socket)", what);
+    } else {
+        error(p, "'stats' expects enable, uri PREFIX, refresh DELAY, realm NAME, "
+                 "auth USER:PASSWORD, hide-version or show-legends");
+    }
+}
+
+/* Of HAProxy's http-request rules, the one that serves Prometheus metrics:
+ * "http-request use-service prometheus-exporter if { path URI }". */
+static void kw_http_request(struct parser *p, struct conf_line *l)
+{
+    if (l->argc == 8 && strcmp(l->argv[1], "use-service") == 0 &&
+        strcmp(l->argv[2], "prometheus-exporter") == 0 && strcmp(l->argv[3], "if") == 0 &&
+        strcmp(l->argv[4], "{") == 0 && strcmp(l->argv[5], "path") == 0 &&
+        strcmp(l->argv[7], "}") == 0) {
+        if (l->argv[6][0] != '/') {
+            error(p, "prometheus-exporter path '%s': must start with '/'", l->argv[6]);
+            return;
+        }
+        replace(p, &p->cur->prometheus_uri, l->argv[6]);
+        return;
+    }
+    error(p, "of the http-request rules only 'http-request use-service prometheus-exporter "
+             "if { path /metrics }' is supported");
+}
+
 struct keyword {
     const char *name;
     unsigned where;
@@ -807,6 +921,8 @@ static const struct keyword proxy_keywords[] = {
     { "log", IN_D | IN_F | IN_B | IN_L, kw_log },
     { "option", IN_D | IN_F | IN_B | IN_L, kw_option_plain },
     { "redirect", IN_F | IN_B | IN_L, kw_redirect },
+    { "stats", IN_D | IN_F | IN_B | IN_L, kw_stats },
+    { "http-request", IN_F | IN_B | IN_L, kw_http_request },
     { NULL, 0, NULL },
 };
 
@@ -855,6 +971,98 @@ static void proxy_keyword(struct parser *p, struct conf_line *l)
     error(p, "unknown keyword '%s' in %s section", l->argv[0], section_name(p->sec));
 }
 
+/* "stats socket PATH [mode OCTAL] [level user|operator|admin]". */
+static void kw_stats_socket(struct parser *p, struct conf_line *l)
+{
+    struct lb_config *cfg = p->cfg;
+    if (l->argc < 3) {
+        error(p, "'stats socket' expects a path, e.g. 'stats socket /run/wscale/admin.sock "
+                 "mode 600 level admin'");
+        return;
+    }
+    const char *path = l->argv[2];
+    if (strncmp(path, "ipv4@", 5) == 0 || strncmp(path, "ipv6@", 5) == 0 || strchr(path, ':')) {
+        error(p, "stats socket '%s': only a unix socket path is supported", path);
+        return;
+    }
+    if (path[0] != '/' && strncmp(path, "unix@", 5) != 0 && path[0] != '.') {
+        error(p, "stats socket '%s': expected an absolute or relative file path", path);
+        return;
+    }
+    if (strncmp(path, "unix@", 5) == 0)
+        path += 5;
+    /* HAProxy's default level; a mode safer than the umask's. */
+    struct stats_socket_cfg sc = { .mode = 0600, .level = API_OPERATOR, .line = p->line };
+    for (int i = 3; i < l->argc; i++) {
+        const char *o = l->argv[i];
+        const char *v = i + 1 < l->argc ? l->argv[i + 1] : NULL;
+        if (v == NULL) {
+            error(p, "stats socket option '%s' expects a value", o);
+            return;
+        }
+        if (strcmp(o, "mode") == 0) {
+            char *end;
+            unsigned long mode = strtoul(v, &end, 8);
+            if (*end != '\0' || end == v || mode > 0777) {
+                error(p, "stats socket mode '%s': expected octal permissions, e.g. 600", v);
+                return;
+            }
+            sc.mode = (unsigned)mode;
+        } else if (strcmp(o, "level") == 0) {
+            if (strcmp(v, "user") == 0)
+                sc.level = API_USER;
+            else if (strcmp(v, "operator") == 0)
+                sc.level = API_OPERATOR;
+            else if (strcmp(v, "admin") == 0)
+                sc.level = API_ADMIN;
+            else {
+                error(p, "stats socket level '%s': expected user, operator or admin", v);
+                return;
+            }
+        } else {
+            error(p, "unknown stats socket option '%s' (expected mode OCTAL, level "
+                     "user|operator|admin)", o);
+            return;
+        }
+        i++;
+    }
+    if (strlen(path) >= 108) {
+        error(p, "stats socket '%s': a unix socket path has at most 107 characters", path);
+        return;
+    }
+    for (size_t i = 0; i < cfg->nstats_sockets; i++) {
+        if (strcmp(cfg->stats_sockets[i].path, path) == 0) {
+            error(p, "stats socket '%s' is already declared at line %d", path,
+                  cfg->stats_sockets[i].line);
+            return;
+        }
+    }
+    struct stats_socket_cfg *grown = realloc(cfg->stats_sockets,
+                                             (cfg->nstats_sockets + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        error(p, "out of memory");
+        return;
+    }
+    cfg->stats_sockets = grown;
+    sc.path = xstrdup(p, path);
+    cfg->stats_sockets[cfg->nstats_sockets++] = sc;
+}
+
+static void kw_global_stats(struct parser *p, struct conf_line *l)
+{
+    const char *what = l->argc > 1 ? l->argv[1] : "";
+    if (strcmp(what, "socket") == 0) {
+        kw_stats_socket(p, l);
+    } else if (strcmp(what, "timeout") == 0 && l->argc == 3) {
+        parse_time(p, "stats timeout", l->argv[2], &p->cfg->stats_timeout);
+    } else if (strcmp(what, "maxconn") == 0 && l->argc == 3) {
+        parse_uint(p, "stats maxconn", l->argv[2], 1, 10000, &p->cfg->stats_maxconn);
+    } else {
+        error(p, "global 'stats' expects socket PATH [mode OCTAL] [level LEVEL], timeout "
+                 "DELAY or maxconn N");
+    }
+}
+
 static void global_keyword(struct parser *p, struct conf_line *l)
 {
     struct lb_config *cfg = p->cfg;
@@ -868,6 +1076,22 @@ static void global_keyword(struct parser *p, struct conf_line *l)
     } else if (strcmp(k, "hard-stop-after") == 0) {
         if (want_args(p, l, 2, 2, "a duration") == 0)
             parse_time(p, "hard-stop-after", l->argv[1], &cfg->hard_stop_after);
+    } else if (strcmp(k, "close-spread-time") == 0) {
+        if (want_args(p, l, 2, 2, "a duration") == 0)
+            parse_time(p, "close-spread-time", l->argv[1], &cfg->close_spread_time);
+    } else if (strcmp(k, "nbthread") == 0 || strcmp(k, "workers") == 0) {
+        /* wscale's workers are processes (sharing each listener with
+         * SO_REUSEPORT), which is also how it holds more connections than
+         * one process's open-files limit allows. */
+        if (want_args(p, l, 2, 2, "a number of worker processes") == 0)
+            parse_uint(p, k, l->argv[1], 1, 64, &cfg->workers);
+    } else if (strcmp(k, "stats") == 0) {
+        kw_global_stats(p, l);
+    } else if (strcmp(k, "master-worker") == 0) {
+        /* Always so: a master process supervises the workers. */
+        if (l->argc > 1)
+            error(p, "'master-worker %s' is not supported (wscale always runs a master "
+                     "that restarts failed workers)", l->argv[1]);
     } else if (strcmp(k, "log") == 0) {
         kw_log(p, l);
     } else if (strcmp(k, "ssl-default-bind-ciphers") == 0 ||
@@ -888,7 +1112,7 @@ static void global_keyword(struct parser *p, struct conf_line *l)
             if (r <= 0)
                 break;
         }
-    } else if (strcmp(k, "daemon") == 0 || strcmp(k, "master-worker") == 0) {
+    } else if (strcmp(k, "daemon") == 0) {
         error(p, "'%s' is not supported: wscale lb runs in the foreground (use your service "
                  "manager to daemonize)", k);
     } else {
@@ -927,6 +1151,11 @@ static void begin_section(struct parser *p, struct conf_line *l)
     if (l->argc != 2) {
         error(p, "'%s' expects a name%s", s,
               l->argc > 2 ? " (an address after the name is not supported: use 'bind')" : "");
+        p->sec = SEC_NONE;
+        p->skipping = 1;
+        return;
+    }
+    if (!valid_name(p, s, l->argv[1])) {
         p->sec = SEC_NONE;
         p->skipping = 1;
         return;
@@ -971,6 +1200,8 @@ static void finish(struct parser *p)
     struct lb_config *cfg = p->cfg;
     for (struct proxy *px = cfg->proxies; px; px = px->next) {
         p->line = px->line;
+        if (px->stats_enabled && px->stats_uri == NULL)
+            px->stats_uri = xstrdup(p, "/haproxy?stats"); /* HAProxy's default */
         if (px->caps & PROXY_FRONTEND) {
             if (px->nbinds == 0)
                 error(p, "frontend '%s' has no 'bind' line (declare it as a backend if that "
@@ -1014,8 +1245,14 @@ static void finish(struct parser *p)
                 cfg->uses_tls = 1;
             }
             p->line = px->line;
-            if (px->nservers == 0)
+            if (px->nservers == 0 && !px->stats_enabled && px->prometheus_uri == NULL)
                 warning(p, "backend '%s' has no server: its requests get 503", px->name);
+            for (size_t i = 0; i < px->nservers; i++) {
+                struct server *s = px->servers[i];
+                s->iweight = s->weight;
+                s->admin = s->disabled ? SRV_ADMIN_MAINT : SRV_ADMIN_READY;
+                s->up = 1;
+            }
             if (px->to.server == 0 || px->to.connect == 0)
                 warning(p, "backend '%s' lacks 'timeout %s': stalled servers are waited for "
                            "forever", px->name, px->to.server == 0 ? "server" : "connect");
@@ -1044,6 +1281,9 @@ struct lb_config *lb_config_parse(const char *name, const char *text, size_t len
     }
     p.cfg->file = strdup(name);
     p.cfg->bufsize = 16384;
+    p.cfg->workers = 1;
+    p.cfg->stats_timeout = 10000;
+    p.cfg->stats_maxconn = 10;
     p.tail = &p.cfg->proxies;
     proxy_builtin_defaults(&p.defaults);
 
@@ -1095,28 +1335,34 @@ struct lb_config *lb_config_parse(const char *name, const char *text, size_t len
     return p.cfg;
 }
 
-struct lb_config *lb_config_load(const char *path, conf_getenv_fn *getenv_fn,
-                                 struct strbuf *errors, struct strbuf *warnings)
+int lb_config_read(const char *path, struct strbuf *text, struct strbuf *errors)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         strbuf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    struct strbuf text = STRBUF_INIT;
     char chunk[8192];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        strbuf_append(&text, chunk, n);
-    int failed = ferror(f) || text.failed;
+        strbuf_append(text, chunk, n);
+    int failed = ferror(f) || text->failed;
     fclose(f);
     if (failed) {
         strbuf_printf(errors, "%s: cannot read\n", path);
-        strbuf_free(&text);
-        return NULL;
+        return -1;
     }
-    struct lb_config *cfg = lb_config_parse(path, text.data ? text.data : "", text.len, getenv_fn,
-                                            errors, warnings);
+    return 0;
+}
+
+struct lb_config *lb_config_load(const char *path, conf_getenv_fn *getenv_fn,
+                                 struct strbuf *errors, struct strbuf *warnings)
+{
+    struct strbuf text = STRBUF_INIT;
+    struct lb_config *cfg = NULL;
+    if (lb_config_read(path, &text, errors) == 0)
+        cfg = lb_config_parse(path, text.data ? text.data : "", text.len, getenv_fn, errors,
+                              warnings);
     strbuf_free(&text);
     return cfg;
 }
@@ -1155,6 +1401,9 @@ void lb_config_free(struct lb_config *cfg)
         free(px);
         px = next;
     }
+    for (size_t i = 0; i < cfg->nstats_sockets; i++)
+        free(cfg->stats_sockets[i].path);
+    free(cfg->stats_sockets);
     settings_free(&cfg->ssl_defaults);
     free(cfg->file);
     free(cfg);

@@ -21,6 +21,9 @@ struct lb_config *lb_config_parse(const char *name, const char *text, size_t len
                                   conf_getenv_fn *getenv_fn, struct strbuf *errors,
                                   struct strbuf *warnings);
 
+/* Reads a file's bytes into text. Returns 0, or -1 with the error. */
+int lb_config_read(const char *path, struct strbuf *text, struct strbuf *errors);
+
 /* Reads and parses a file; a file that cannot be read is an error too. */
 struct lb_config *lb_config_load(const char *path, conf_getenv_fn *getenv_fn,
                                  struct strbuf *errors, struct strbuf *warnings);

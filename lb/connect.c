@@ -11,7 +11,6 @@
 
 #include "../shared/log.h"
 #include "balance.h"
-#include "check.h"
 #include "io.h"
 #include "stream.h"
 #include "timeouts.h"
@@ -32,6 +31,7 @@ static void queue_push(struct stream_queue *q, struct stream *s)
         q->head = s;
     q->tail = s;
     q->len++;
+    ctr_add(&lb_ctr(t->lb, backend_of(t->lb, s)->be_obj)->qcur, 1);
 }
 
 static void queue_unlink(struct stream_queue *q, struct stream *s)
@@ -47,6 +47,7 @@ static void queue_unlink(struct stream_queue *q, struct stream *s)
         q->tail = t->queue_prev;
     t->queue_prev = t->queue_next = NULL;
     q->len--;
+    ctr_sub(&lb_ctr(t->lb, backend_of(t->lb, s)->be_obj)->qcur, 1);
 }
 
 /* Starts a connection to srv. */
@@ -56,6 +57,10 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
     s->flags |= SF_SLOT;
     srv->cur_conns++;
     srv->total_conns++;
+    struct stats_counters *c = lb_ctr(lb, srv->obj);
+    ctr_add(&c->cur, 1);
+    ctr_add(&c->tot, 1);
+    ctr_add(&c->lbtot, 1);
 
     int fd = socket(srv->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -108,6 +113,9 @@ void connect_assign(struct lb *lb, struct stream *s)
         s->flags |= SF_ASSIGNED;
         be->beconn++;
         be->be_total++;
+        struct stats_counters *c = lb_ctr(lb, be->be_obj);
+        ctr_add(&c->cur, 1);
+        ctr_add(&c->tot, 1);
     }
     int full;
     struct txn *t = s->u.txn;
@@ -146,12 +154,14 @@ void connect_release(struct lb *lb, struct stream *s)
         struct server *srv = stream_server(lb, s);
         s->flags &= (uint8_t)~SF_SLOT;
         srv->cur_conns--;
+        ctr_sub(&lb_ctr(lb, srv->obj)->cur, 1);
         if (be->queue.head)
             connect_assign_queued(lb, be);
     }
     if (s->flags & SF_ASSIGNED) {
         s->flags &= (uint8_t)~SF_ASSIGNED;
         be->beconn--;
+        ctr_sub(&lb_ctr(lb, be->be_obj)->cur, 1);
     }
 }
 
@@ -173,13 +183,16 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     struct proxy *be = srv->be;
     log_debug("%s/%s: connect failed: %s", be->name, srv->name, why);
     if (!timed_out)
-        check_report_failure(lb, srv, why);
+        lb_report_connect_failure(lb, srv, why);
+    ctr_add(&lb_ctr(lb, srv->obj)->econ, 1);
+    ctr_add(&lb_ctr(lb, be->be_obj)->econ, 1);
 
     ev_io_stop(lb->loop, &s->srv);
     io_close(lb, s->srv.fd);
     s->srv.fd = -1;
     s->flags &= (uint8_t)~SF_SLOT;
     srv->cur_conns--;
+    ctr_sub(&lb_ctr(lb, srv->obj)->cur, 1);
 
     /* t->retries counts the retries made (what the log shows, as HAProxy);
      * Tc stays unset (-1 in the log): no connection was established. */
@@ -200,6 +213,12 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     if (next == NULL) {
         txn_reply(lb, s, 503, timed_out ? "sC" : "SC");
         return;
+    }
+    ctr_add(&lb_ctr(lb, srv->obj)->wretr, 1);
+    ctr_add(&lb_ctr(lb, be->be_obj)->wretr, 1);
+    if (next != srv) {
+        ctr_add(&lb_ctr(lb, srv->obj)->wredis, 1);
+        ctr_add(&lb_ctr(lb, be->be_obj)->wredis, 1);
     }
     connect_to(lb, s, next);
 }

@@ -58,6 +58,11 @@ void httplog_release(struct lb *lb, uint16_t id)
     }
 }
 
+const char *httplog_line(const struct lb *lb, uint16_t id)
+{
+    return id && id < lb->nlines ? lb->lines[id].text : NULL;
+}
+
 void httplog_free(struct lb *lb)
 {
     for (size_t i = 0; i < lb->nlines; i++)
@@ -121,8 +126,7 @@ void httplog_emit(struct lb *lb, struct stream *s, const char *term)
     if (t && t->request_line[0])
         request = t->request_line;
     else if (s->state == ST_TUNNEL)
-        request = s->request_line && s->request_line < lb->nlines && lb->lines[s->request_line].text
-                      ? lb->lines[s->request_line].text : "<tunnel>";
+        request = httplog_line(lb, s->request_line) ? httplog_line(lb, s->request_line) : "<tunnel>";
     int status = s->state == ST_TUNNEL ? 101 : t ? (t->status ? t->status : -1) : -1;
 
     log_to(target == LOG_TARGET_STDOUT ? 1 : 2, LOG_INFO,

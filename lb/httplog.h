@@ -30,6 +30,9 @@ void httplog_emit(struct lb *lb, struct stream *s, const char *term);
 uint16_t httplog_intern(struct lb *lb, const char *line);
 void httplog_release(struct lb *lb, uint16_t id);
 
+/* The text of an interned line, or NULL. */
+const char *httplog_line(const struct lb *lb, uint16_t id);
+
 /* Frees the interned lines (at exit). */
 void httplog_free(struct lb *lb);
 

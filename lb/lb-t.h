@@ -13,6 +13,7 @@
 #include "../shared/net.h"
 #include "../shared/timeq.h"
 #include "../shared/tls.h"
+#include "cli-api.h"
 
 struct stream;
 struct check;
@@ -65,8 +66,12 @@ struct server {
     SSL_CTX *tls_ctx;        /* built from the above at start-up */
 
     /* runtime */
+    uint32_t obj;            /* its object in the registry (lb/registry.h) */
     uint16_t index;          /* in lb->servers; 0 is "no server" */
-    uint8_t up;              /* may take new connections */
+    uint8_t up;              /* the checks' verdict (always 1 without "check") */
+    uint8_t admin;           /* enum srv_admin: ready, drain, maint */
+    unsigned iweight;        /* the weight the configuration gives it */
+    uint32_t kill_epoch;     /* the last "shutdown sessions" acted upon */
     unsigned health;         /* consecutive check results in the current direction */
     unsigned cur_conns;      /* streams holding a slot on this server */
     unsigned long long total_conns;
@@ -123,7 +128,19 @@ struct proxy {
     struct listener **binds;
     size_t nbinds;
 
+    /* The stats page ("stats enable") and Prometheus metrics. */
+    uint8_t stats_enabled;
+    uint8_t stats_hide_version;
+    uint8_t stats_show_legends; /* addresses and algorithms on the page */
+    char *stats_uri;         /* a prefix: "/stats", "/stats;csv", "/stats?json" */
+    char *stats_realm;
+    char **stats_auth;       /* "user:password" entries; none: no authentication */
+    size_t nstats_auth;
+    uint32_t stats_refresh;  /* ms; 0: the page does not reload itself */
+    char *prometheus_uri;    /* http-request use-service prometheus-exporter if { path URI } */
+
     /* runtime */
+    uint32_t fe_obj, be_obj; /* its frontend and backend objects in the registry */
     unsigned feconn;         /* streams accepted by this frontend, still open */
     unsigned beconn;         /* streams assigned to this backend */
     unsigned long long fe_total, be_total;
@@ -131,11 +148,25 @@ struct proxy {
     unsigned rr_rotor;       /* leastconn tie-break */
 };
 
+/* "stats socket PATH [mode OCTAL] [level LEVEL]": the runtime API. */
+struct stats_socket_cfg {
+    char *path;
+    unsigned mode;           /* permissions of the socket file */
+    enum api_level level;
+    int line;
+};
+
 struct lb_config {
     char *file;
-    unsigned maxconn;        /* global: accepted connections at once */
+    unsigned workers;        /* nbthread / workers: worker processes */
+    unsigned maxconn;        /* global: accepted connections at once, per worker */
     unsigned bufsize;        /* tune.bufsize */
-    uint32_t hard_stop_after;/* ms; bound of the SIGTERM drain */
+    uint32_t hard_stop_after;/* ms; bound of a drain (SIGTERM, or old workers after a reload) */
+    uint32_t close_spread_time; /* ms: closing at the end of a drain spreads over this */
+    struct stats_socket_cfg *stats_sockets;
+    size_t nstats_sockets;
+    uint32_t stats_timeout;  /* ms a stats socket client may stay idle */
+    unsigned stats_maxconn;  /* stats socket clients at once */
     enum lb_log_target log;  /* global log target */
     struct tls_settings ssl_defaults; /* ssl-default-bind-* */
     int uses_tls;            /* some bind or server speaks TLS */

@@ -125,8 +125,61 @@ struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const stru
     lb->actconn++;
     li->fe->feconn++;
     li->fe->fe_total++;
+    struct stats_counters *c = lb_ctr(lb, li->fe->fe_obj);
+    ctr_add(&c->cur, 1);
+    ctr_add(&c->tot, 1);
     txn_start(lb, s);
     return s;
+}
+
+struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct server *srv,
+                                   int cli_fd, int srv_fd, const struct stream_origin *o)
+{
+    struct stream *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(cli_fd);
+        close(srv_fd);
+        return NULL;
+    }
+    ev_io_init(&s->cli, on_client, cli_fd, 0);
+    s->cli.data = lb;
+    ev_io_init(&s->srv, on_server, srv_fd, 0);
+    s->srv.data = lb;
+    s->listener = li->index;
+    s->server = srv->index;
+    s->flags = SF_SLOT | SF_ASSIGNED;
+    s->client_port = o->client_port;
+    memcpy(s->client_addr, o->client_addr, sizeof(s->client_addr));
+    s->bytes_in = o->bytes_in;
+    s->bytes_out = o->bytes_out;
+    s->t_start = lb_now_ms(lb) - o->age_ms; /* modulo 2^32, as every duration */
+    memcpy(s->timers, o->timers, sizeof(s->timers));
+    s->request_line = httplog_intern(lb, o->request_line);
+
+    /* Counted as open here, not as new: the old worker counted it in. */
+    lb->actconn++;
+    li->fe->feconn++;
+    srv->be->beconn++;
+    srv->cur_conns++;
+    uint32_t objs[3] = { li->fe->fe_obj, srv->be->be_obj, srv->obj };
+    for (int i = 0; i < 3; i++)
+        ctr_add(&lb_ctr(lb, objs[i])->cur, 1);
+    tunnel_adopt(lb, s);
+    return s;
+}
+
+/* A transfer cut short counts against whoever cut it. */
+static void count_abort(struct lb *lb, struct stream *s, const char *term)
+{
+    struct server *srv = stream_server(lb, s);
+    if (term == NULL || srv == NULL || term[1] != 'D')
+        return;
+    int client = term[0] == 'C' || term[0] == 'c';
+    int server = term[0] == 'S' || term[0] == 's';
+    if (!client && !server)
+        return;
+    ctr_add(client ? &lb_ctr(lb, srv->obj)->cli_abrt : &lb_ctr(lb, srv->obj)->srv_abrt, 1);
+    ctr_add(client ? &lb_ctr(lb, srv->be->be_obj)->cli_abrt : &lb_ctr(lb, srv->be->be_obj)->srv_abrt, 1);
 }
 
 void stream_close(struct lb *lb, struct stream *s, const char *term)
@@ -135,6 +188,7 @@ void stream_close(struct lb *lb, struct stream *s, const char *term)
         return;
     if (term)
         httplog_emit(lb, s, term);
+    count_abort(lb, s, term);
     connect_release(lb, s);
     ev_io_stop(lb->loop, &s->cli);
     io_close(lb, s->cli.fd);
@@ -151,6 +205,7 @@ void stream_close(struct lb *lb, struct stream *s, const char *term)
 
     lb->actconn--;
     stream_frontend(lb, s)->feconn--;
+    ctr_sub(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->cur, 1);
     s->state = ST_DEAD;
     s->u.dead_next = lb->dead;
     lb->dead = s;

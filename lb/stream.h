@@ -103,6 +103,20 @@ struct txn {
 struct stream *stream_new(struct lb *lb, struct listener *li, int fd,
                           const struct sockaddr *addr);
 
+/* What a tunnel another worker handed over brings with it (lb/handover.c). */
+struct stream_origin {
+    uint32_t age_ms;
+    uint64_t bytes_in, bytes_out;
+    uint32_t timers[NTIMERS];
+    uint16_t client_port;
+    uint8_t client_addr[16];
+    const char *request_line;
+};
+
+/* Goes on with such a tunnel, whose sockets are now cli_fd and srv_fd. */
+struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct server *srv,
+                                   int cli_fd, int srv_fd, const struct stream_origin *o);
+
 /* Ends the stream: logs it with termination state term ("--" when clean,
  * NULL to log nothing), closes both sockets, releases the server slot. The
  * memory goes before the loop next sleeps. */
@@ -133,6 +147,30 @@ static inline struct proxy *stream_frontend(const struct lb *lb, const struct st
     return lb->listeners[s->listener]->fe;
 }
 
+/* Bytes received from the client (in) or sent to it (out): the stream's
+ * count for the log, and the counters of its frontend, backend and server. */
+static inline void stream_count_in(struct lb *lb, struct stream *s, uint64_t n)
+{
+    struct server *srv = stream_server(lb, s);
+    s->bytes_in += n;
+    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->bytes_in, n);
+    if (srv) {
+        ctr_add(&lb_ctr(lb, srv->obj)->bytes_in, n);
+        ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_in, n);
+    }
+}
+
+static inline void stream_count_out(struct lb *lb, struct stream *s, uint64_t n)
+{
+    struct server *srv = stream_server(lb, s);
+    s->bytes_out += n;
+    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->bytes_out, n);
+    if (srv) {
+        ctr_add(&lb_ctr(lb, srv->obj)->bytes_out, n);
+        ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_out, n);
+    }
+}
+
 /* The stream whose timeout entry is e (every live stream has one). */
 static inline struct stream *stream_of_tq(struct timeq_entry *e)
 {
@@ -154,6 +192,9 @@ void txn_start(struct lb *lb, struct stream *s);              /* wait for a requ
 void txn_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents);
 void txn_server_connected(struct lb *lb, struct stream *s);  /* send the request */
 void txn_reply(struct lb *lb, struct stream *s, int status, const char *term);
+/* An answer of the lb's own with a body (none for HEAD), then the close. */
+void txn_answer(struct lb *lb, struct stream *s, int status, const char *term,
+                const char *extra_headers, const char *content_type, const char *body, size_t len);
 void txn_free(struct lb *lb, struct txn *t);
 
 /* connect.c: choosing a server and connecting to it. */
@@ -166,6 +207,7 @@ void connect_assign_queued(struct lb *lb, struct proxy *be);    /* slots freed: 
 
 /* tunnel.c: after a valid 101. */
 void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv);
+void tunnel_adopt(struct lb *lb, struct stream *s);  /* one another worker handed over */
 void tunnel_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents);
 void tunnel_free(struct lb *lb, struct stream *s);
 

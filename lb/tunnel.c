@@ -51,6 +51,10 @@ static void pend_trim(struct lb *lb, struct stream *s)
 
 void tunnel_free(struct lb *lb, struct stream *s)
 {
+    struct server *srv = stream_server(lb, s);
+    uint32_t objs[3] = { stream_frontend(lb, s)->fe_obj, srv->be->be_obj, srv->obj };
+    for (int i = 0; i < 3; i++)
+        ctr_sub(&lb_ctr(lb, objs[i])->tunnels_cur, 1);
     if (s->u.pend) {
         pbuf_put(&lb->pool, s->u.pend->to_cli);
         pbuf_put(&lb->pool, s->u.pend->to_srv);
@@ -84,7 +88,7 @@ static int flush(struct lb *lb, struct stream *s, int to_client)
         if (n < 0)
             return n == IO_AGAIN ? 0 : -1;
         if (to_client)
-            s->bytes_out += (uint64_t)n;
+            stream_count_out(lb, s, (uint64_t)n);
         pbuf_consume(b, (uint32_t)n);
     }
     pend_trim(lb, s);
@@ -123,7 +127,7 @@ static int relay(struct lb *lb, struct stream *s, int from_client, const char **
         return 1;
     }
     if (from_client)
-        s->bytes_in += (uint64_t)n;
+        stream_count_in(lb, s, (uint64_t)n);
     ssize_t w = io_send(lb, dst, lb->scratch, (size_t)n);
     if (w == IO_AGAIN) {
         w = 0;
@@ -132,7 +136,7 @@ static int relay(struct lb *lb, struct stream *s, int from_client, const char **
         return -1;
     }
     if (!from_client)
-        s->bytes_out += (uint64_t)w;
+        stream_count_out(lb, s, (uint64_t)w);
     if (w < n && keep(lb, s, !from_client, lb->scratch + w, (size_t)(n - w)) != 0) {
         *term = "RD";
         return -1;
@@ -167,6 +171,28 @@ static void tunnel_update(struct lb *lb, struct stream *s, int moved)
         timeq_touch(&s->tq);
 }
 
+/* A tunnel opens (or arrives from another worker): counted as open. */
+static void count_open(struct lb *lb, struct stream *s, int established)
+{
+    struct server *srv = stream_server(lb, s);
+    uint32_t objs[3] = { stream_frontend(lb, s)->fe_obj, srv->be->be_obj, srv->obj };
+    for (int i = 0; i < 3; i++) {
+        struct stats_counters *c = lb_ctr(lb, objs[i]);
+        ctr_add(&c->tunnels_cur, 1);
+        if (established)
+            ctr_add(&c->tunnels_tot, 1);
+    }
+}
+
+void tunnel_adopt(struct lb *lb, struct stream *s)
+{
+    s->state = ST_TUNNEL;
+    s->u.pend = NULL;
+    count_open(lb, s, 0);
+    stream_set_timeout(lb, s, to_tunnel(stream_frontend(lb, s), stream_server(lb, s)->be));
+    stream_watch(lb, s, EV_READ, EV_READ);
+}
+
 void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv)
 {
     struct txn *t = s->u.txn;
@@ -175,6 +201,7 @@ void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct p
     s->u.pend = NULL;
     s->state = ST_TUNNEL;
     s->request_line = line;
+    count_open(lb, s, 1);
     if ((to_cli && pbuf_len(to_cli)) || (to_srv && pbuf_len(to_srv))) {
         s->u.pend = calloc(1, sizeof(*s->u.pend));
         if (s->u.pend == NULL) {

@@ -18,6 +18,7 @@
 #include "balance.h"
 #include "httplog.h"
 #include "io.h"
+#include "stats-http.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -55,15 +56,15 @@ static struct rbuf *rbuf_from(const struct strbuf *sb)
 }
 
 /* Sends what is left of an rbuf. Returns 0 (sent, or the socket is full),
- * or -1 on a socket error. */
-static int send_rbuf(struct lb *lb, int fd, struct rbuf **b, uint32_t *off, uint64_t *counter)
+ * or -1 on a socket error. Bytes sent to the client are counted on `to_client`. */
+static int send_rbuf(struct lb *lb, int fd, struct rbuf **b, uint32_t *off, struct stream *to_client)
 {
     while (*b) {
         ssize_t n = io_send(lb, fd, (*b)->data + *off, (*b)->len - *off);
         if (n < 0)
             return n == IO_AGAIN ? 0 : -1;
-        if (counter)
-            *counter += (uint64_t)n;
+        if (to_client)
+            stream_count_out(lb, to_client, (uint64_t)n);
         *off += (uint32_t)n;
         if (*off == (*b)->len) {
             rbuf_unref(*b);
@@ -75,14 +76,14 @@ static int send_rbuf(struct lb *lb, int fd, struct rbuf **b, uint32_t *off, uint
 }
 
 /* Sends the first *fwd bytes of a pool buffer, consuming what went out. */
-static int send_pbuf(struct lb *lb, int fd, struct pbuf *b, uint32_t *fwd, uint64_t *counter)
+static int send_pbuf(struct lb *lb, int fd, struct pbuf *b, uint32_t *fwd, struct stream *to_client)
 {
     while (*fwd > 0) {
         ssize_t n = io_send(lb, fd, b->data + b->head, *fwd);
         if (n < 0)
             return n == IO_AGAIN ? 0 : -1;
-        if (counter)
-            *counter += (uint64_t)n;
+        if (to_client)
+            stream_count_out(lb, to_client, (uint64_t)n);
         pbuf_consume(b, (uint32_t)n);
         *fwd -= (uint32_t)n;
     }
@@ -121,20 +122,43 @@ static const char *reply_text(int status)
     case 502: return "The server returned an invalid or incomplete response.";
     case 503: return "No server is available to handle this request.";
     case 504: return "The server didn't respond in time.";
+    case 401: return "This page needs a user name and a password.";
+    case 405: return "This method is not allowed here.";
     case 301: case 302: case 303: case 307: case 308: return "This page is served over https.";
     default: return "";
     }
 }
 
-/* An answer of the lb's own; extra_headers is a block of "Name: value\r\n". */
-static void reply(struct lb *lb, struct stream *s, int status, const char *term,
-                  const char *extra_headers)
+/* A response goes to the client: counted by class on the frontend, and on
+ * the backend and server that produced it. */
+static void count_response(struct lb *lb, struct stream *s, int status, int from_server)
+{
+    unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 - 1 : 5;
+    struct server *srv = stream_server(lb, s);
+    struct proxy *be = stream_frontend(lb, s)->backend;
+    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->hrsp[cls], 1);
+    if (from_server && srv)
+        ctr_add(&lb_ctr(lb, srv->obj)->hrsp[cls], 1);
+    if (from_server || (s->flags & SF_ASSIGNED))
+        ctr_add(&lb_ctr(lb, be->be_obj)->hrsp[cls], 1);
+}
+
+void txn_answer(struct lb *lb, struct stream *s, int status, const char *term,
+                const char *extra_headers, const char *content_type, const char *body, size_t len)
 {
     struct txn *t = txn_get(lb, s);
     if (t == NULL || t->rsp_head_done) {
         /* The client already has a response head: all that is left is to cut. */
         stream_close(lb, s, term);
         return;
+    }
+    count_response(lb, s, status, 0);
+    if (status == 400 || status == 408 || status == 431)
+        ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->ereq, 1);
+    struct server *srv = stream_server(lb, s);
+    if ((status == 502 || status == 504) && srv && (s->flags & SF_SLOT)) {
+        ctr_add(&lb_ctr(lb, srv->obj)->eresp, 1);
+        ctr_add(&lb_ctr(lb, srv->be->be_obj)->eresp, 1);
     }
     if (s->srv.fd >= 0) {
         ev_io_stop(lb->loop, &s->srv);
@@ -146,19 +170,18 @@ static void reply(struct lb *lb, struct stream *s, int status, const char *term,
         rbuf_unref(t->to_cli);
     t->to_cli_off = 0;
 
-    char body[256];
-    int blen = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n",
-                        status, http_status_reason(status), reply_text(status));
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb,
                   "HTTP/1.1 %d %s\r\n"
-                  "Content-Length: %d\r\n"
+                  "Content-Length: %zu\r\n"
                   "Cache-Control: no-cache\r\n"
-                  "Content-Type: text/html\r\n"
+                  "Content-Type: %s\r\n"
                   "%s"
                   "Connection: close\r\n"
-                  "\r\n%s",
-                  status, http_status_reason(status), blen, extra_headers, body);
+                  "\r\n",
+                  status, http_status_reason(status), len, content_type, extra_headers);
+    if (!t->head_request)
+        strbuf_append(&sb, body, len);
     t->to_cli = rbuf_from(&sb);
     strbuf_free(&sb);
     t->status = (uint16_t)status;
@@ -167,6 +190,16 @@ static void reply(struct lb *lb, struct stream *s, int status, const char *term,
     s->state = ST_REPLY;
     stream_set_timeout(lb, s, to_reply(stream_frontend(lb, s)));
     txn_io(lb, s, EV_WRITE, 0);
+}
+
+/* An error page of the lb's own; extra_headers is a block of "Name: value\r\n". */
+static void reply(struct lb *lb, struct stream *s, int status, const char *term,
+                  const char *extra_headers)
+{
+    char body[256];
+    int blen = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1>\n%s\n</body></html>\n",
+                        status, http_status_reason(status), reply_text(status));
+    txn_answer(lb, s, status, term, extra_headers, "text/html", body, (size_t)blen);
 }
 
 void txn_reply(struct lb *lb, struct stream *s, int status, const char *term)
@@ -183,13 +216,13 @@ static void reply_io(struct lb *lb, struct stream *s, int cli_revents)
         char discard[4096];
         ssize_t n;
         while ((n = io_recv(lb, s->cli.fd, discard, sizeof(discard))) > 0)
-            s->bytes_in += (uint64_t)n;
+            stream_count_in(lb, s, (uint64_t)n);
         if (n == 0 || n == IO_ERROR) {
             stream_close(lb, s, term);
             return;
         }
     }
-    if (t->to_cli && send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0) {
+    if (t->to_cli && send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, s) != 0) {
         stream_close(lb, s, term);
         return;
     }
@@ -313,6 +346,9 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
         txn_reply(lb, s, 400, "PR");
         return;
     }
+    t->head_request = http_method_is(req, "HEAD");
+    if (stats_http_serve(lb, s, req))
+        return;
     t->upgrade = http_header_has_token(req, "upgrade", "websocket") &&
                  http_header_has_token(req, "connection", "upgrade");
     struct proxy *fe = stream_frontend(lb, s);
@@ -342,7 +378,6 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
     }
     if (balance_hashes(fe->backend))
         hash_request(s, t, req, fe->backend);
-    t->head_request = http_method_is(req, "HEAD");
     t->keepalive = req->minor_version == 1 && !http_header_has_token(req, "connection", "close");
     http_body_init(&t->req_body, &framing);
     t->to_srv = build_request_head(lb, s, t, req);
@@ -375,6 +410,7 @@ static void parse_request(struct lb *lb, struct stream *s)
         txn_reply(lb, s, r == HTTP_BAD_REQUEST ? 400 : 431, "PR");
         return;
     }
+    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->req_tot, 1);
     process_request(lb, s, &req, r);
 }
 
@@ -411,7 +447,7 @@ static void read_request(struct lb *lb, struct stream *s)
     }
     if (first && (s->flags & SF_KA_WAIT))
         next_request_arrives(lb, s);
-    s->bytes_in += (uint64_t)n;
+    stream_count_in(lb, s, (uint64_t)n);
     parse_request(lb, s);
 }
 
@@ -545,6 +581,7 @@ static int process_response(struct lb *lb, struct stream *s)
         }
         s->timers[TIMER_TR] = now - s->timers[TIMER_TQ] - s->timers[TIMER_TW] - s->timers[TIMER_TC];
         t->status = 101;
+        count_response(lb, s, 101, 1);
         /* The 101 and whatever followed it go to the client as they came. */
         struct pbuf *to_cli = t->rsp, *to_srv = t->req;
         t->rsp = t->req = NULL;
@@ -573,6 +610,7 @@ static int process_response(struct lb *lb, struct stream *s)
     }
     s->timers[TIMER_TR] = now - s->timers[TIMER_TQ] - s->timers[TIMER_TW] - s->timers[TIMER_TC];
     t->status = (uint16_t)rsp.status;
+    count_response(lb, s, rsp.status, 1);
     if (framing.until_close)
         t->keepalive = 0;
     http_body_init(&t->rsp_body, &framing);
@@ -647,7 +685,7 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
         }
         ssize_t n = recv_into(lb, s->cli.fd, t->req);
         if (n > 0) {
-            s->bytes_in += (uint64_t)n;
+            stream_count_in(lb, s, (uint64_t)n);
             moved = 1;
         } else if (n == 0 || n == IO_ERROR) {
             s->flags |= SF_CLI_EOF;
@@ -680,9 +718,9 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
             return;
         }
         before = (t->to_cli ? t->to_cli->len - t->to_cli_off : 0) + t->rsp_fwd;
-        if (send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, &s->bytes_out) != 0 ||
+        if (send_rbuf(lb, s->cli.fd, &t->to_cli, &t->to_cli_off, s) != 0 ||
             (t->to_cli == NULL && t->rsp && t->rsp_head_done &&
-             send_pbuf(lb, s->cli.fd, t->rsp, &t->rsp_fwd, &s->bytes_out) != 0)) {
+             send_pbuf(lb, s->cli.fd, t->rsp, &t->rsp_fwd, s) != 0)) {
             stream_close(lb, s, "CD");
             return;
         }
@@ -731,6 +769,13 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
 
 void txn_server_connected(struct lb *lb, struct stream *s)
 {
+    struct server *srv = stream_server(lb, s);
+    ctr_add(&lb_ctr(lb, srv->obj)->req_tot, 1);
+    ctr_add(&lb_ctr(lb, srv->be->be_obj)->req_tot, 1);
+    /* What the client sent of this request before it had a server (the
+     * client is not read while queued or connecting) counts for it now. */
+    ctr_add(&lb_ctr(lb, srv->obj)->bytes_in, s->bytes_in);
+    ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_in, s->bytes_in);
     s->state = ST_HTTP;
     stream_set_timeout(lb, s, stream_server(lb, s)->be->to.server);
     http_pump(lb, s, 0, EV_WRITE);

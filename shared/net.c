@@ -97,6 +97,22 @@ err:;
     return -1;
 }
 
+int net_bind_probe(const struct net_addr *addr)
+{
+    int one = 1;
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr->ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    int rc = bind(fd, (const struct sockaddr *)&addr->ss, addr->len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size)
 {
     char ip[INET6_ADDRSTRLEN];

@@ -29,6 +29,11 @@ int net_resolve(const char *host, uint16_t port, struct net_addr *out, const cha
  * SO_REUSEPORT when reuseport is set). Returns the fd, or -1 with errno. */
 int net_listen(const struct net_addr *addr, int backlog, int reuseport);
 
+/* Whether addr is free to listen on, as a socket without SO_REUSEPORT sees
+ * it: a group of SO_REUSEPORT listeners (another lb) would otherwise let a
+ * new one join it silently. Returns 0, or -1 with errno (EADDRINUSE). */
+int net_bind_probe(const struct net_addr *addr);
+
 /* Formats addr as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
 char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size);
 

@@ -78,7 +78,8 @@ void child_init(struct child *c, struct ev_loop *loop, const char *name, const c
 }
 
 /* In the forked child: become what argv says, or die trying. */
-static void child_exec(const struct child *c, pid_t parent)
+static void exec_child(const char *name, const char *path, char **argv, const char *log_path,
+                       const int *keep, size_t nkeep, pid_t parent)
 {
     /* Die with the supervisor; if it is already gone, do not start at all. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
@@ -90,24 +91,34 @@ static void child_exec(const struct child *c, pid_t parent)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (c->log_path) {
-        int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_path) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
             _exit(1);
     }
-    execv(c->path, c->argv);
-    fprintf(stderr, "%s: cannot run %s: %s\n", c->name, c->path, strerror(errno));
+    for (size_t i = 0; i < nkeep; i++)
+        if (fcntl(keep[i], F_SETFD, 0) != 0)
+            _exit(1);
+    execv(path, argv);
+    fprintf(stderr, "%s: cannot run %s: %s\n", name, path, strerror(errno));
     _exit(127);
+}
+
+pid_t spawn_process(const char *name, const char *path, char **argv, const char *log_path,
+                    const int *keep_fds, size_t nkeep)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(name, path, argv, log_path, keep_fds, nkeep, parent);
+    return pid;
 }
 
 int child_start(struct child *c)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = spawn_process(c->name, c->path, c->argv, c->log_path, NULL, 0);
     if (pid < 0)
         return -1;
-    if (pid == 0)
-        child_exec(c, parent);
     c->pid = pid;
     c->started = ev_now(c->loop);
     ev_child_init(&c->watcher, on_child, pid, 0);

@@ -29,6 +29,13 @@ struct child {
     void *data;
 };
 
+/* Forks and runs path with argv as a child (see above: PDEATHSIG, own
+ * process group, clean signal mask), its output in log_path (NULL: ours).
+ * Only the descriptors in keep_fds are passed on (all others are close-on-
+ * exec). Returns the pid, or -1 with errno. */
+pid_t spawn_process(const char *name, const char *path, char **argv, const char *log_path,
+                    const int *keep_fds, size_t nkeep);
+
 /* Prepares c (which the caller owns) for loop, the default loop. */
 void child_init(struct child *c, struct ev_loop *loop, const char *name, const char *path,
                 char **argv, const char *log_path);

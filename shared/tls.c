@@ -182,7 +182,7 @@ static int on_ticket(SSL *ssl, unsigned char *key_name, unsigned char *iv, EVP_C
 
 /* ---- server --------------------------------------------------------------- */
 
-static int new_key(struct tls_ticket_key *k)
+int tls_ticket_key_new(struct tls_ticket_key *k)
 {
     return RAND_bytes(k->name, sizeof(k->name)) == 1 && RAND_bytes(k->aes, sizeof(k->aes)) == 1 &&
                    RAND_bytes(k->hmac, sizeof(k->hmac)) == 1
@@ -193,11 +193,16 @@ static int new_key(struct tls_ticket_key *k)
 void tls_server_rotate_keys(struct tls_server *t)
 {
     struct tls_ticket_key fresh;
-    if (new_key(&fresh) != 0)
+    if (tls_ticket_key_new(&fresh) != 0)
         return; /* keep the current keys rather than have none */
     t->keys[1] = t->keys[0];
     t->keys[0] = fresh;
     OPENSSL_cleanse(&fresh, sizeof(fresh));
+}
+
+void tls_server_set_keys(struct tls_server *t, const struct tls_ticket_key keys[2])
+{
+    memcpy(t->keys, keys, sizeof(t->keys));
 }
 
 /* Builds the SSL_CTX of one certificate file. */
@@ -352,7 +357,7 @@ struct tls_server *tls_server_new(char *const *paths, size_t npaths, const struc
         snprintf(err, err_size, "'ssl' needs at least one 'crt FILE|DIR'");
         goto fail;
     }
-    if (new_key(&t->keys[0]) != 0 || new_key(&t->keys[1]) != 0) {
+    if (tls_ticket_key_new(&t->keys[0]) != 0 || tls_ticket_key_new(&t->keys[1]) != 0) {
         snprintf(err, err_size, "cannot generate ticket keys");
         goto fail;
     }

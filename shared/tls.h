@@ -67,6 +67,13 @@ SSL *tls_server_ssl(struct tls_server *t, int fd);
  * rotation. Call it regularly (hourly). */
 void tls_server_rotate_keys(struct tls_server *t);
 
+/* Ticket keys from elsewhere: processes that share them resume each
+ * other's sessions. keys[0] issues tickets, keys[1] is still accepted. */
+void tls_server_set_keys(struct tls_server *t, const struct tls_ticket_key keys[2]);
+
+/* Fresh random ticket key material. Returns 0, or -1 if the RNG failed. */
+int tls_ticket_key_new(struct tls_ticket_key *k);
+
 void tls_server_free(struct tls_server *t);
 
 /* The certificate SNI name `name` selects (exact, then wildcard, else the

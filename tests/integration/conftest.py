@@ -69,6 +69,7 @@ def lbs(tmp_path):
     for lb in started:
         report = sanitizer_report(lb.output())
         assert report is None, f"lb on port {lb.port}: {report}\n{lb.output()}"
+        assert not lb.orphans, f"lb on port {lb.port}: workers {lb.orphans} outlived the master"
 
 
 TUTORIAL_CFG = """

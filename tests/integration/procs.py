@@ -206,7 +206,8 @@ class Backend:
 class Lb:
     """A `wscale lb` process running `config`, a configuration text in which
     {port} is replaced by the port it listens on (chosen free) and {name} by
-    any keyword given."""
+    any keyword given. The process is the master; the workers are its
+    children (workers())."""
 
     def __init__(self, tmp_path, config, wait_ready=True, args=(), **ports):
         self.port = free_port()
@@ -215,8 +216,10 @@ class Lb:
         argv = [WSCALE, "lb", "-f", str(self.config_path)] + list(args)
         self.proc = Proc(argv, str(tmp_path / f"lb-{self.port}.log"))
         self.pid = self.proc.pid
+        self.known_workers = set()
         if wait_ready:
-            self.proc.ready_or_stop(lambda: port_open(self.port), f"lb on port {self.port}")
+            self.proc.ready_or_stop(lambda: "ready: " in self.output() and port_open(self.port),
+                                    f"lb on port {self.port}")
 
     @property
     def url(self):
@@ -230,8 +233,26 @@ class Lb:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
-    def rss_kib(self):
-        with open(f"/proc/{self.pid}/status") as f:
+    def workers(self):
+        """The pids of the worker processes alive now (old ones included)."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+        self.known_workers.update(pids)
+        return pids
+
+    def worker_pid(self):
+        """The pid of the only worker (a configuration with one worker)."""
+        pids = wait_until(lambda: self.workers(), timeout=5, what="a worker")
+        assert len(pids) == 1, f"expected one worker, found {pids}"
+        return pids[0]
+
+    def rss_kib(self, pid=None):
+        """Resident memory of a process: by default the only worker."""
+        pid = pid or self.worker_pid()
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
@@ -241,7 +262,14 @@ class Lb:
         return self.proc.output()
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):
-        return self.proc.stop(sig, timeout)
+        """Stops the master, which stops its workers; any worker still alive
+        afterwards is killed (and the test fails on it in conftest)."""
+        self.workers()
+        status = self.proc.stop(sig, timeout)
+        self.orphans = [p for p in self.known_workers if pid_alive(p) and is_worker(p)]
+        for p in self.orphans:
+            os.kill(p, signal.SIGKILL)
+        return status
 
 
 def lb_check(tmp_path, config):
@@ -344,6 +372,15 @@ def sanitized(pid):
     whose redzones and quarantine make memory figures meaningless."""
     with open(f"/proc/{pid}/maps") as f:
         return "libasan" in f.read()
+
+
+def is_worker(pid):
+    """True if pid is (still) an lb worker process."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"--worker" in f.read()
+    except OSError:
+        return False
 
 
 def pid_alive(pid):

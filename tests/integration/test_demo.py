@@ -88,7 +88,8 @@ def test_sigterm_stops_in_order_lb_and_backends_then_redis(demos):
     assert demo.stop(signal.SIGTERM) == 0
     log = demo.stderr()
     redis_line = next(i for i, l in enumerate(log.splitlines()) if "stopped" in l and "demo[" in l)
-    fronts = [i for i, l in enumerate(log.splitlines()) if "exited with status 0" in l]
+    fronts = [i for i, l in enumerate(log.splitlines())
+              if "demo[" in l and "exited with status 0" in l]
     assert len(fronts) == 3 and max(fronts) < redis_line
 
 

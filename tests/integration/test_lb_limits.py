@@ -95,13 +95,14 @@ def open_tunnels(port, n, batch=50):
 def test_2000_idle_tunnels_cost_under_1_kib_each_and_all_close_cleanly(backends, lbs):
     b = backends("--echo", "--id", "mem")
     lb = lbs(lb_config([f"server s1 127.0.0.1:{b.port}"]))
+    worker = lb.worker_pid()
     time.sleep(0.2)  # past start-up (descriptors opened and closed on the way)
-    fds_idle = open_fds(lb.pid)
+    fds_idle = open_fds(worker)
     # Warm up with the same concurrency, so buffers the handshakes borrow
     # from the pool are already counted before the measure.
     for c in open_tunnels(lb.port, 100):
         c.close()
-    wait_until(lambda: open_fds(lb.pid) <= fds_idle, timeout=5, what="warm-up tunnels closed")
+    wait_until(lambda: open_fds(worker) <= fds_idle, timeout=5, what="warm-up tunnels closed")
 
     rss_before = lb.rss_kib()
     tunnels = open_tunnels(lb.port, 2000)
@@ -109,7 +110,7 @@ def test_2000_idle_tunnels_cost_under_1_kib_each_and_all_close_cleanly(backends,
     per_tunnel = (rss_after - rss_before) * 1024 / 2000
     print(f"lb RSS {rss_before} KiB -> {rss_after} KiB with 2000 idle tunnels: "
           f"{per_tunnel:.0f} bytes per tunnel")
-    assert open_fds(lb.pid) == fds_idle + 4000  # a client and a server socket each
+    assert open_fds(worker) == fds_idle + 4000  # a client and a server socket each
     # Under ASan (make test SANITIZE=1) every allocation carries redzones and
     # shadow memory: about twice the release figure, so the bound is looser.
     bound = 4096 if sanitized(lb.pid) else 1024
@@ -129,5 +130,5 @@ def test_2000_idle_tunnels_cost_under_1_kib_each_and_all_close_cleanly(backends,
             resets += 1
         c.close()
     assert resets == 0, f"{resets} of 2000 tunnels ended with a reset"
-    wait_until(lambda: open_fds(lb.pid) <= fds_idle, timeout=10,
+    wait_until(lambda: open_fds(worker) <= fds_idle, timeout=10,
                what="the lb's sockets of the 2000 tunnels closed")

@@ -148,13 +148,17 @@ static void test_only_weight_zero_servers_means_no_server(void)
     CHECK_EQ_INT(full, 0);
 }
 
-static void test_disabled_server_is_never_picked(void)
+static void test_server_in_maint_or_drain_is_never_picked(void)
 {
     int full;
-    setup(BALANCE_ROUNDROBIN, 2);
-    srv[0].disabled = 1;
+    setup(BALANCE_ROUNDROBIN, 3);
+    srv[0].admin = SRV_ADMIN_MAINT;
+    srv[1].admin = SRV_ADMIN_DRAIN;
     for (int i = 0; i < 10; i++)
-        CHECK_EQ_INT(pick_index(NULL, &full), 1);
+        CHECK_EQ_INT(pick_index(NULL, &full), 2);
+    srv[2].admin = SRV_ADMIN_DRAIN;
+    CHECK(pick(NULL, &full) == NULL);
+    CHECK_EQ_INT(full, 0);
 }
 
 /* ---- maxconn and availability ---- */
@@ -226,7 +230,9 @@ static void test_server_usable(void)
     srv[0].up = 0;
     CHECK(!balance_server_usable(&srv[0]));
     srv[0].up = 1;
-    srv[0].disabled = 1;
+    srv[0].admin = SRV_ADMIN_MAINT;
+    CHECK(!balance_server_usable(&srv[0]));
+    srv[0].admin = SRV_ADMIN_DRAIN;
     CHECK(!balance_server_usable(&srv[0]));
 }
 
@@ -692,7 +698,7 @@ int main(void)
     RUN(test_roundrobin_skips_down_servers);
     RUN(test_weight_zero_is_never_picked);
     RUN(test_only_weight_zero_servers_means_no_server);
-    RUN(test_disabled_server_is_never_picked);
+    RUN(test_server_in_maint_or_drain_is_never_picked);
 
     RUN(test_server_at_maxconn_is_skipped);
     RUN(test_all_servers_at_maxconn_is_full);

@@ -987,8 +987,10 @@ static void test_bad_global_settings_are_refused(void)
     CHECK_REFUSED("global\n    log global\n" FE_OK BE_OK, 2, "'log' supports");
     CHECK_REFUSED("global\n    maxconn 0\n" FE_OK BE_OK, 2, "maxconn", "'0'");
     CHECK_REFUSED("global\n    tune.bufsize 100\n" FE_OK BE_OK, 2, "tune.bufsize", "'100'");
-    CHECK_REFUSED("global\n    nbthread 4\n" FE_OK BE_OK, 2, "unknown keyword 'nbthread'",
-                  "global");
+    CHECK_REFUSED("global\n    nbthread 0\n" FE_OK BE_OK, 2, "nbthread", "'0'", "1 to 64");
+    CHECK_REFUSED("global\n    workers 65\n" FE_OK BE_OK, 2, "workers", "'65'");
+    CHECK_REFUSED("global\n    close-spread-time soon\n" FE_OK BE_OK, 2, "close-spread-time",
+                  "not a duration");
     CHECK_REFUSED("global extra\n" FE_OK BE_OK, 1, "'global' takes no argument");
 }
 
@@ -996,7 +998,110 @@ static void test_daemon_in_global_is_refused(void)
 {
     CHECK_REFUSED("global\n    daemon\n" FE_OK BE_OK, 2, "'daemon' is not supported",
                   "foreground");
-    CHECK_REFUSED("global\n    master-worker\n" FE_OK BE_OK, 2, "'master-worker'");
+    /* wscale always runs a master: the keyword says what is already so. */
+    check_parses("global\n    master-worker\n" FE_OK BE_OK);
+    CHECK_REFUSED("global\n    master-worker no-exit-on-failure\n" FE_OK BE_OK, 2,
+                  "'master-worker no-exit-on-failure' is not supported");
+}
+
+static void test_workers_and_drain_settings(void)
+{
+    check_parses(FE_OK BE_OK);
+    CHECK_EQ_INT(cfg->workers, 1);
+    CHECK_EQ_INT(cfg->close_spread_time, 0);
+    check_parses("global\n    nbthread 4\n    hard-stop-after 30s\n    close-spread-time 5s\n"
+                 FE_OK BE_OK);
+    CHECK_EQ_INT(cfg->workers, 4);
+    CHECK_EQ_INT(cfg->hard_stop_after, 30000);
+    CHECK_EQ_INT(cfg->close_spread_time, 5000);
+    check_parses("global\n    workers 3\n" FE_OK BE_OK);
+    CHECK_EQ_INT(cfg->workers, 3);
+}
+
+static void test_stats_sockets(void)
+{
+    check_parses("global\n"
+                 "    stats socket /run/a.sock\n"
+                 "    stats socket /run/b.sock mode 660 level operator\n"
+                 "    stats socket unix@/run/c.sock level user\n"
+                 "    stats timeout 1m\n"
+                 "    stats maxconn 4\n" FE_OK BE_OK);
+    CHECK_EQ_INT(cfg->nstats_sockets, 3);
+    CHECK_EQ_STR(cfg->stats_sockets[0].path, "/run/a.sock");
+    CHECK_EQ_INT(cfg->stats_sockets[0].mode, 0600);
+    CHECK_EQ_INT(cfg->stats_sockets[0].level, API_OPERATOR); /* HAProxy's default */
+    CHECK_EQ_INT(cfg->stats_sockets[1].mode, 0660);
+    CHECK_EQ_INT(cfg->stats_sockets[1].level, API_OPERATOR);
+    CHECK_EQ_STR(cfg->stats_sockets[2].path, "/run/c.sock");
+    CHECK_EQ_INT(cfg->stats_sockets[2].level, API_USER);
+    CHECK_EQ_INT(cfg->stats_timeout, 60000);
+    CHECK_EQ_INT(cfg->stats_maxconn, 4);
+
+    CHECK_REFUSED("global\n    stats socket ipv4@127.0.0.1:9999\n" FE_OK BE_OK, 2,
+                  "only a unix socket path");
+    CHECK_REFUSED("global\n    stats socket /run/a.sock level root\n" FE_OK BE_OK, 2,
+                  "level 'root'", "user, operator or admin");
+    CHECK_REFUSED("global\n    stats socket /run/a.sock mode 999\n" FE_OK BE_OK, 2,
+                  "mode '999'", "octal");
+    CHECK_REFUSED("global\n    stats socket /run/a.sock expose-fd listeners\n" FE_OK BE_OK, 2,
+                  "unknown stats socket option 'expose-fd'");
+    CHECK_REFUSED("global\n    stats socket /run/a.sock\n    stats socket /run/a.sock\n"
+                  FE_OK BE_OK, 3, "already declared at line 2");
+    CHECK_REFUSED("global\n    stats bind-process 1\n" FE_OK BE_OK, 2, "global 'stats' expects");
+}
+
+static void test_stats_page_and_prometheus(void)
+{
+    check_parses("listen stats\n"
+                 "    bind 127.0.0.1:8404\n"
+                 "    timeout client 1s\n"
+                 "    stats enable\n"
+                 "    stats uri /stats\n"
+                 "    stats refresh 5s\n"
+                 "    stats auth admin:secret\n"
+                 "    stats realm wscale\n"
+                 "    stats hide-version\n"
+                 "    stats show-legends\n"
+                 "    http-request use-service prometheus-exporter if { path /metrics }\n");
+    struct proxy *px = lb_config_find(cfg, "stats", PROXY_FRONTEND | PROXY_BACKEND);
+    CHECK(px != NULL);
+    if (px) {
+        CHECK(px->stats_enabled);
+        CHECK_EQ_STR(px->stats_uri, "/stats");
+        CHECK_EQ_INT(px->stats_refresh, 5000);
+        CHECK_EQ_INT(px->nstats_auth, 1);
+        CHECK_EQ_STR(px->stats_auth[0], "admin:secret");
+        CHECK_EQ_STR(px->stats_realm, "wscale");
+        CHECK(px->stats_hide_version);
+        CHECK(px->stats_show_legends);
+        CHECK_EQ_STR(px->prometheus_uri, "/metrics");
+    }
+    /* A stats-only listen section has no server, and is not warned about. */
+    CHECK(strstr(warns(), "has no server") == NULL);
+
+    /* HAProxy's default uri; settings come from defaults too. */
+    check_parses("defaults\n    stats enable\n" FE_OK BE_OK);
+    px = lb_config_find(cfg, "fe", PROXY_FRONTEND);
+    CHECK(px && px->stats_enabled && strcmp(px->stats_uri, "/haproxy?stats") == 0);
+
+    CHECK_REFUSED(FE_OK "    stats admin if TRUE\n" BE_OK, 5, "'stats admin' is not supported");
+    CHECK_REFUSED(FE_OK "    stats uri stats\n" BE_OK, 5, "must start with '/'");
+    CHECK_REFUSED(FE_OK "    stats auth admin\n" BE_OK, 5, "USER:PASSWORD");
+    CHECK_REFUSED(FE_OK "    stats\n" BE_OK, 5, "'stats' expects");
+    CHECK_REFUSED(FE_OK "    http-request deny\n" BE_OK, 5,
+                  "only 'http-request use-service prometheus-exporter");
+    CHECK_REFUSED(FE_OK "    http-request use-service prometheus-exporter if { path_beg /m }\n"
+                  BE_OK, 5, "only 'http-request use-service prometheus-exporter");
+}
+
+static void test_names_are_restricted_to_haproxy_characters(void)
+{
+    check_parses("frontend web-1.a:b_c\n    bind 127.0.0.1:8080\n    timeout client 1s\n"
+                 "    default_backend be\n" BE_OK);
+    CHECK_REFUSED("frontend we/b\n    bind 127.0.0.1:8080\n" BE_OK, 1,
+                  "frontend name 'we/b'", "character '/' is not allowed");
+    CHECK_REFUSED(FE_OK BE_HEAD "    server s,1 127.0.0.1:8081\n", 8, "server name 's,1'",
+                  "character ',' is not allowed");
 }
 
 /* ---- bind ---- */
@@ -1361,6 +1466,10 @@ int main(void)
     RUN(test_balance_algorithms);
     RUN(test_unknown_balance_algorithm_lists_the_supported_ones);
     RUN(test_hash_algorithms_and_their_options);
+    RUN(test_workers_and_drain_settings);
+    RUN(test_stats_sockets);
+    RUN(test_stats_page_and_prometheus);
+    RUN(test_names_are_restricted_to_haproxy_characters);
     RUN(test_bad_random_draws_are_refused);
 
     RUN(test_option_redispatch_forms);
