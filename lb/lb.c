@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "httplog.h"
 #include "io.h"
+#include "stick.h"
 #include "stream.h"
 
 #define ACCEPTS_PER_EVENT 64
@@ -280,6 +282,43 @@ static int index_config(struct lb *lb)
     return 0;
 }
 
+/* Each backend's stick table, in memory shared with any process forked
+ * later (the workers to come). Returns 0, or -1 having logged why. */
+static int stick_tables_create(struct lb *lb)
+{
+    for (struct proxy *px = lb->cfg->proxies; px; px = px->next) {
+        struct stick_conf *sc = &px->stick;
+        if (!(px->caps & PROXY_BACKEND) || sc->size == 0)
+            continue;
+        size_t size = stick_region_size(sc->size);
+        void *region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (region == MAP_FAILED) {
+            log_error("%s:%d: stick-table of '%s': cannot map %zu bytes: %s", lb->cfg->file,
+                      sc->table_line, px->name, size, strerror(errno));
+            return -1;
+        }
+        if (stick_init(region, sc->size, sc->expire_ms) != 0) {
+            log_error("%s:%d: stick-table of '%s': cannot make its lock: %s", lb->cfg->file,
+                      sc->table_line, px->name, strerror(errno));
+            munmap(region, size);
+            return -1;
+        }
+        sc->table = region;
+    }
+    return 0;
+}
+
+static void stick_tables_destroy(struct lb *lb)
+{
+    for (struct proxy *px = lb->cfg->proxies; px; px = px->next) {
+        if (px->stick.table) {
+            stick_destroy(px->stick.table);
+            munmap(px->stick.table, stick_region_size(px->stick.size));
+            px->stick.table = NULL;
+        }
+    }
+}
+
 /* Returns the open-files limit. */
 static long set_maxconn(struct lb *lb)
 {
@@ -313,6 +352,8 @@ static int lb_run(struct lb_config *cfg)
         log_error("out of memory");
         goto out;
     }
+    if (stick_tables_create(lb) != 0)
+        goto out;
     signal(SIGPIPE, SIG_IGN);
     long nofile = set_maxconn(lb);
     if (cfg->uses_tls) {
@@ -371,6 +412,7 @@ out:
         ev_prepare_stop(lb->loop, &lb->before_sleep);
         ev_loop_destroy(lb->loop);
     }
+    stick_tables_destroy(lb);
     httplog_free(lb);
     pbuf_pool_free(&lb->pool);
     free(lb->scratch);
