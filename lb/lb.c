@@ -304,6 +304,8 @@ static int stick_tables_create(struct lb *lb)
             return -1;
         }
         sc->table = region;
+        log_info("backend '%s': stick table of %u entries, %zu bytes of shared memory", px->name,
+                 sc->size, size);
     }
     return 0;
 }
