@@ -53,8 +53,7 @@ static void set_state(struct lb *lb, struct server *s, int up, const char *why)
             s->cur_conns);
     if (!up && servers_up(be, 0) + servers_up(be, 1) == 0)
         log_error("backend '%s' has no server available!", be->name);
-    if (up)
-        connect_assign_queued(lb, be);
+    connect_assign_queued(lb, be); /* UP: slots to give; DOWN: waiters to redispatch */
 }
 
 /* One result: consecutive results against the current state change it. */

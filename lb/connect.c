@@ -119,9 +119,11 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
     connect_failed(lb, s, strerror(errno), 0);
 }
 
-/* Streams waiting for a server that cannot take persistent traffic any
- * more (DOWN, disabled) are balanced like the others: they move to the
- * backend's queue, at the place their waiting time gives them. */
+/* With option redispatch, streams waiting for a server that cannot take
+ * persistent traffic any more (DOWN, disabled) are balanced like the others,
+ * as HAProxy does: they move to the backend's queue, at the place their
+ * waiting time gives them. Without it they wait for the server to come back,
+ * or for timeout queue. */
 static void requeue_on_backend(struct proxy *be, struct server *srv)
 {
     while (srv->queue.head) {
@@ -144,10 +146,12 @@ static struct stream *next_persistent(struct proxy *be)
         struct server *srv = be->servers[i];
         if (srv->queue.head == NULL)
             continue;
-        if (!balance_server_persist_ok(srv))
-            requeue_on_backend(be, srv);
-        else if (has_slot(srv) && (best == NULL || waited_longer(srv->queue.head, best)))
+        if (!balance_server_persist_ok(srv)) {
+            if (be->redispatch)
+                requeue_on_backend(be, srv);
+        } else if (has_slot(srv) && (best == NULL || waited_longer(srv->queue.head, best))) {
             best = srv->queue.head;
+        }
     }
     return best;
 }

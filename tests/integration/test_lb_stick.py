@@ -11,9 +11,10 @@ import asyncio
 import signal
 import time
 
+import pytest
 import websockets
 
-from procs import wait_until
+from procs import Redis, wait_until
 from test_lb_tunnel import lb_config, log_lines
 
 GREETING = "Connected successfully to server "
@@ -143,3 +144,45 @@ def test_a_sticky_client_waits_for_its_full_server_instead_of_going_elsewhere(ba
         return home, where
     home, where = run(main())
     assert where == home
+
+
+@pytest.mark.parametrize("redispatch", [True, False])
+def test_clients_waiting_for_a_server_that_goes_down(tmp_path, redis, backends, lbs, redispatch):
+    """As HAProxy: with option redispatch they are balanced elsewhere at
+    once; without it they keep waiting for their server (503 at timeout
+    queue). A chat backend whose Redis is gone fails its /healthz, so the
+    checks mark it DOWN while its open tunnel stays."""
+    other_redis = Redis(tmp_path)
+    try:
+        redis_of = {"a": redis, "b": other_redis}
+        bs = {i: backends("--id", i, "--redis", r.url) for i, r in redis_of.items()}
+        more = ("timeout queue 1500ms\noption httpchk GET /healthz\n"
+                "default-server check inter 100ms fall 2 rise 2\n"
+                + ("option redispatch" if redispatch else ""))
+        lb = lbs(lb_config(servers_of(bs, "maxconn 1"), backend=stick(more=more), connect="1s",
+                           frontend="log stdout"))
+
+        async def main():
+            holder = await websockets.connect(lb.url, open_timeout=5)
+            home = await greeted(holder)
+            waiter = asyncio.ensure_future(websockets.connect(lb.url, open_timeout=10))
+            await asyncio.sleep(0.3)
+            assert not waiter.done(), "the second connection was answered while its server was full"
+            redis_of[home].stop()
+            try:
+                second = await asyncio.wait_for(waiter, 5)
+                outcome = await greeted(second)
+                await second.close()
+            except websockets.exceptions.InvalidStatusCode as e:
+                outcome = e.status_code
+            await holder.close()
+            return home, outcome
+        home, outcome = run(main())
+        assert log_lines(lb.proc, f"server be/{home} is DOWN"), lb.output()
+        if redispatch:
+            assert outcome == ({"a", "b"} - {home}).pop(), lb.output()
+        else:
+            assert outcome == 503, lb.output()
+            assert [line for line in log_lines(lb.proc, " 503 ") if " sQ-- " in line], lb.output()
+    finally:
+        other_redis.stop()
