@@ -2,7 +2,6 @@
  * lookups and stores, expiry and refresh, the size bound (least recently used
  * entries go first), IPv4 and IPv6 keys, several processes on one table, and
  * a process killed while holding the lock. */
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

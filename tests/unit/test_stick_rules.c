@@ -3,7 +3,6 @@
  * ipv6: all), which servers persistence still sends to (UP and enabled,
  * even without weight or a free slot), what match and store each do, and
  * the server <-> key pair. */
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
