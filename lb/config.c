@@ -10,6 +10,7 @@
 
 #include "../shared/units.h"
 #include "balance.h"
+#include "stick-rules.h"
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_FRONTEND, SEC_BACKEND, SEC_LISTEN };
 
@@ -898,6 +899,54 @@ static void kw_http_request(struct parser *p, struct conf_line *l)
              "if { path /metrics }' is supported");
 }
 
+/* "stick-table type ip|ipv6 size N [expire D]" (see stick-rules.h). */
+static void kw_stick_table(struct parser *p, struct conf_line *l)
+{
+    char why[300];
+    if (p->sec == SEC_FRONTEND) {
+        error(p, "a stick-table in a frontend serves track-sc counters, which wscale does not "
+                 "support: declare it in the backend, with 'stick on src'");
+    } else if (p->cur->stick.table_line) {
+        error(p, "only one stick-table per %s (the first is at line %d)", section_name(p->sec),
+              p->cur->stick.table_line);
+    } else {
+        p->cur->stick.table_line = p->line; /* even if refused: its rules need no other error */
+        if (stick_parse_table(l->argc, l->argv, &p->cur->stick, why, sizeof(why)) != 0)
+            error(p, "%s", why);
+    }
+}
+
+/* "stick on src", "stick match src", "stick store-request src". */
+static void kw_stick(struct parser *p, struct conf_line *l)
+{
+    char why[300];
+    if (stick_parse_rule(l->argc, l->argv, &p->cur->stick, why, sizeof(why)) != 0)
+        error(p, "%s", why);
+    else if (p->cur->stick.rule_line == 0)
+        p->cur->stick.rule_line = p->line;
+}
+
+/* A stick rule needs the backend's own table; one half without the other
+ * does nothing useful. */
+static void check_stick(struct parser *p, const struct proxy *px)
+{
+    const struct stick_conf *sc = &px->stick;
+    if ((sc->match || sc->store) && sc->table_line == 0) {
+        p->line = sc->rule_line;
+        error(p, "stick rules need a stick-table in %s '%s': add e.g. 'stick-table type ip "
+                 "size 200k expire 30m'", px->caps & PROXY_FRONTEND ? "listen" : "backend",
+              px->name);
+    } else if (sc->size && !sc->match && !sc->store) {
+        p->line = sc->table_line;
+        warning(p, "the stick-table of '%s' is not used: add 'stick on src'", px->name);
+    } else if (sc->match != sc->store) {
+        p->line = sc->rule_line;
+        warning(p, "'%s' has 'stick %s src' without 'stick %s src': %s; 'stick on src' does both",
+                px->name, sc->match ? "match" : "store-request", sc->match ? "store-request" : "match",
+                sc->match ? "no entry is ever stored" : "stored entries are never used");
+    }
+}
+
 struct keyword {
     const char *name;
     unsigned where;
@@ -923,6 +972,8 @@ static const struct keyword proxy_keywords[] = {
     { "redirect", IN_F | IN_B | IN_L, kw_redirect },
     { "stats", IN_D | IN_F | IN_B | IN_L, kw_stats },
     { "http-request", IN_F | IN_B | IN_L, kw_http_request },
+    { "stick-table", IN_F | IN_B | IN_L, kw_stick_table },
+    { "stick", IN_B | IN_L, kw_stick },
     { NULL, 0, NULL },
 };
 
@@ -1244,6 +1295,7 @@ static void finish(struct parser *p)
                     error(p, "server '%s': %s", s->name, why);
                 cfg->uses_tls = 1;
             }
+            check_stick(p, px);
             p->line = px->line;
             if (px->nservers == 0 && !px->stats_enabled && px->prometheus_uri == NULL)
                 warning(p, "backend '%s' has no server: its requests get 503", px->name);

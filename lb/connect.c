@@ -1,7 +1,12 @@
-/* connect.c — giving a stream a server: balance, queue when every server is
- * at its maxconn, connect (and the TLS handshake with an "ssl" server, which
- * is part of connecting: its failures are retried the same way), retry
- * (elsewhere with option redispatch), or answer 503. */
+/* connect.c — giving a stream a server: persistence (a stick table) or
+ * balancing, queue when the server is (or every server is) at its maxconn,
+ * connect (and the TLS handshake with an "ssl" server, which is part of
+ * connecting: its failures are retried the same way), retry (elsewhere with
+ * option redispatch), or answer 503.
+ *
+ * Queues, as HAProxy's: a stream persistence sends to a full server waits in
+ * that server's queue; the others wait in the backend's. A freed slot goes
+ * to whoever has waited longest among those who can use it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +17,7 @@
 #include "../shared/log.h"
 #include "balance.h"
 #include "io.h"
+#include "stick-rules.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -20,16 +26,44 @@ static struct proxy *backend_of(struct lb *lb, struct stream *s)
     return stream_frontend(lb, s)->backend;
 }
 
-static void queue_push(struct stream_queue *q, struct stream *s)
+static int has_slot(const struct server *srv)
+{
+    return srv->maxconn == 0 || srv->cur_conns < srv->maxconn;
+}
+
+/* When a queued stream started waiting: its request head was complete. */
+static uint32_t queued_since(const struct stream *s)
+{
+    return s->t_start + s->timers[TIMER_TQ];
+}
+
+/* a has waited at least as long as b (lb_now_ms times wrap). */
+static int waited_longer(const struct stream *a, const struct stream *b)
+{
+    return (int32_t)(queued_since(a) - queued_since(b)) <= 0;
+}
+
+/* The queue a waiting stream is in: its persistent server's or its backend's. */
+static struct stream_queue *queue_of(struct lb *lb, struct stream *s)
 {
     struct txn *t = s->u.txn;
-    t->queue_next = NULL;
-    t->queue_prev = q->tail;
-    if (q->tail)
-        q->tail->u.txn->queue_next = s;
+    return t->queue_srv ? &lb->servers[t->queue_srv]->queue : &backend_of(lb, s)->queue;
+}
+
+/* Links s after `after` (NULL: at the head). */
+static void queue_insert_after(struct stream_queue *q, struct stream *after, struct stream *s)
+{
+    struct txn *t = s->u.txn;
+    t->queue_prev = after;
+    t->queue_next = after ? after->u.txn->queue_next : q->head;
+    if (t->queue_next)
+        t->queue_next->u.txn->queue_prev = s;
+    else
+        q->tail = s;
+    if (after)
+        after->u.txn->queue_next = s;
     else
         q->head = s;
-    q->tail = s;
     q->len++;
     ctr_add(&lb_ctr(t->lb, backend_of(t->lb, s)->be_obj)->qcur, 1);
 }
@@ -90,20 +124,83 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
     connect_failed(lb, s, strerror(errno), 0);
 }
 
-/* Gives queued streams of be the slots that are free now, in order. */
+/* With option redispatch, streams waiting for a server that cannot take
+ * persistent traffic any more (DOWN, disabled) are balanced like the others,
+ * as HAProxy does: they move to the backend's queue, at the place their
+ * waiting time gives them. Without it they wait for the server to come back,
+ * or for timeout queue. */
+static void requeue_on_backend(struct proxy *be, struct server *srv)
+{
+    while (srv->queue.head) {
+        struct stream *s = srv->queue.head;
+        queue_unlink(&srv->queue, s);
+        s->u.txn->queue_srv = 0;
+        struct stream *after = be->queue.tail;
+        while (after && !waited_longer(after, s))
+            after = after->u.txn->queue_prev;
+        queue_insert_after(&be->queue, after, s);
+    }
+}
+
+/* The longest waiting of the streams at the head of a server's queue whose
+ * server has a free slot, or NULL. */
+static struct stream *next_persistent(struct proxy *be)
+{
+    struct stream *best = NULL;
+    for (size_t i = 0; i < be->nservers; i++) {
+        struct server *srv = be->servers[i];
+        if (srv->queue.head == NULL)
+            continue;
+        if (!balance_server_persist_ok(srv)) {
+            if (be->redispatch)
+                requeue_on_backend(be, srv);
+        } else if (has_slot(srv) && (best == NULL || waited_longer(srv->queue.head, best))) {
+            best = srv->queue.head;
+        }
+    }
+    return best;
+}
+
+/* Gives queued streams of be the slots that are free now, the longest
+ * waiting first. */
 void connect_assign_queued(struct lb *lb, struct proxy *be)
 {
-    while (be->queue.head) {
-        int full;
+    for (;;) {
+        struct stream *persistent = next_persistent(be);
         struct stream *s = be->queue.head;
-        struct txn *t = s->u.txn;
-        struct server *srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
-        if (srv == NULL)
-            return;
-        queue_unlink(&be->queue, s);
+        struct server *srv = NULL;
+        if (s && (persistent == NULL || waited_longer(s, persistent))) {
+            int full;
+            struct txn *t = s->u.txn;
+            srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
+        }
+        if (srv == NULL) {
+            if (persistent == NULL)
+                return;
+            s = persistent;
+            srv = lb->servers[s->u.txn->queue_srv];
+        }
+        queue_unlink(queue_of(lb, s), s);
+        s->u.txn->queue_srv = 0;
         s->timers[TIMER_TW] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ];
         connect_to(lb, s, srv);
     }
+}
+
+/* Waits for a slot: on `srv` (persistence) or, NULL, any server of be. */
+static void enqueue(struct lb *lb, struct stream *s, struct proxy *be, struct server *srv)
+{
+    s->state = ST_QUEUED;
+    s->u.txn->queue_srv = srv ? srv->index : 0;
+    struct stream_queue *q = queue_of(lb, s);
+    queue_insert_after(q, q->tail, s);
+    stream_set_timeout(lb, s, to_queue(be));
+}
+
+/* The server persistence sends this request to, or NULL to balance. */
+static struct server *persistent_server(struct lb *lb, struct stream *s, struct proxy *be)
+{
+    return stick_match_server(lb, s, be);
 }
 
 void connect_assign(struct lb *lb, struct stream *s)
@@ -117,6 +214,16 @@ void connect_assign(struct lb *lb, struct stream *s)
         ctr_add(&c->cur, 1);
         ctr_add(&c->tot, 1);
     }
+    struct server *want = persistent_server(lb, s, be);
+    if (want) {
+        if (has_slot(want) && want->queue.head == NULL) {
+            s->timers[TIMER_TW] = 0;
+            connect_to(lb, s, want);
+        } else {
+            enqueue(lb, s, be, want);
+        }
+        return;
+    }
     int full;
     struct txn *t = s->u.txn;
     struct server *srv =
@@ -128,9 +235,7 @@ void connect_assign(struct lb *lb, struct stream *s)
     }
     if (be->queue.head || full) {
         /* Every usable server is at its maxconn: wait in line for a slot. */
-        s->state = ST_QUEUED;
-        queue_push(&be->queue, s);
-        stream_set_timeout(lb, s, to_queue(be));
+        enqueue(lb, s, be, NULL);
         return;
     }
     txn_reply(lb, s, 503, "SC");
@@ -138,8 +243,7 @@ void connect_assign(struct lb *lb, struct stream *s)
 
 void connect_queue_timeout(struct lb *lb, struct stream *s)
 {
-    struct proxy *be = backend_of(lb, s);
-    queue_unlink(&be->queue, s);
+    queue_unlink(queue_of(lb, s), s);
     s->state = ST_REQ; /* out of the queue: txn_reply must not unlink it again */
     s->timers[TIMER_TW] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ];
     txn_reply(lb, s, 503, "sQ");
@@ -149,13 +253,13 @@ void connect_release(struct lb *lb, struct stream *s)
 {
     struct proxy *be = backend_of(lb, s);
     if (s->state == ST_QUEUED)
-        queue_unlink(&be->queue, s);
+        queue_unlink(queue_of(lb, s), s);
     if (s->flags & SF_SLOT) {
         struct server *srv = stream_server(lb, s);
         s->flags &= (uint8_t)~SF_SLOT;
         srv->cur_conns--;
         ctr_sub(&lb_ctr(lb, srv->obj)->cur, 1);
-        if (be->queue.head)
+        if (be->queue.head || srv->queue.head)
             connect_assign_queued(lb, be);
     }
     if (s->flags & SF_ASSIGNED) {
@@ -251,5 +355,6 @@ void connect_io(struct lb *lb, struct stream *s)
         }
     }
     s->timers[TIMER_TC] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ] - s->timers[TIMER_TW];
+    stick_store_request(lb, s);
     txn_server_connected(lb, s);
 }

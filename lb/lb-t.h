@@ -47,6 +47,18 @@ struct stream_queue {
     unsigned len;
 };
 
+/* A backend's "stick-table type ip|ipv6 size N expire D" and its rules on
+ * the client's address: "stick on src", or its halves "stick match src"
+ * (look up) and "stick store-request src" (store). See lb/stick-rules.h. */
+struct stick_conf {
+    unsigned size;           /* entries; 0: no stick-table */
+    uint32_t expire_ms;      /* 0: never (only the size bound removes entries) */
+    uint8_t ipv6;            /* type ipv6: every client; type ip: IPv4 clients only */
+    uint8_t match, store;
+    int table_line, rule_line;
+    void *table;             /* runtime: the shared region (the master makes it) */
+};
+
 struct server {
     struct proxy *be;
     char *name;
@@ -75,6 +87,7 @@ struct server {
     unsigned health;         /* consecutive check results in the current direction */
     unsigned cur_conns;      /* streams holding a slot on this server */
     unsigned long long total_conns;
+    struct stream_queue queue; /* streams persistence sends here, waiting for a slot */
     long rr_current;         /* smooth weighted round-robin state */
     struct check *chk;       /* NULL without "check" */
 };
@@ -122,6 +135,7 @@ struct proxy {
     uint8_t backend_forced;  /* set by use_backend: default_backend does not replace it */
     struct proxy *backend;
     struct server defsrv;    /* default-server settings */
+    struct stick_conf stick;
 
     struct server **servers;
     size_t nservers;

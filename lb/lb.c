@@ -73,11 +73,53 @@ static int parse_unsigned(const char *text, unsigned *out)
     return 0;
 }
 
+/* The master's part: the configuration checked, then run (or just
+ * reported with -c). */
+static int lb_check_or_run(const char *file, int check_only, enum log_level level)
+{
+    struct strbuf errors = STRBUF_INIT, warnings = STRBUF_INIT, text = STRBUF_INIT;
+    struct lb_config *cfg = NULL;
+    if (lb_config_read(file, &text, &errors) == 0)
+        cfg = lb_config_parse(file, text.data ? text.data : "", text.len, env_lookup, &errors,
+                              &warnings);
+    if (warnings.len)
+        fprintf(stderr, "%s", warnings.data);
+    strbuf_free(&warnings);
+    if (cfg == NULL) {
+        fprintf(stderr, "%s", errors.data ? errors.data : "");
+        fprintf(stderr, "wscale lb: %s is not valid\n", file);
+        strbuf_free(&errors);
+        strbuf_free(&text);
+        return 1;
+    }
+    strbuf_free(&errors);
+    if (check_only) {
+        printf("Configuration file is valid\n");
+        lb_config_free(cfg);
+        strbuf_free(&text);
+        return 0;
+    }
+    int status = master_main(file, cfg, text.data ? text.data : "", text.len, level);
+    strbuf_free(&text);
+    return status;
+}
+
 enum {
     OPT_HELP = 1, OPT_FILE, OPT_CHECK, OPT_LOG_LEVEL,
     /* internal: how the master starts a worker */
-    OPT_WORKER, OPT_GENERATION, OPT_BLOCK, OPT_FDS, OPT_LISTEN_FDS,
+    OPT_WORKER, OPT_GENERATION, OPT_BLOCK, OPT_FDS, OPT_LISTEN_FDS, OPT_STICK_FDS,
 };
+
+/* A list option's descriptors, in a new array. */
+static int *fd_list(const char *text, int *n)
+{
+    int max = 1;
+    for (const char *p = text; *p; p++)
+        max += *p == ',';
+    int *fds = malloc((size_t)max * sizeof(int));
+    *n = fds ? parse_fds(text, fds, max) : -1;
+    return fds;
+}
 
 int lb_main(int argc, char **argv)
 {
@@ -91,6 +133,7 @@ int lb_main(int argc, char **argv)
         { "block", 0, 1, OPT_BLOCK },
         { "fds", 0, 1, OPT_FDS },
         { "listen-fds", 0, 1, OPT_LISTEN_FDS },
+        { "stick-fds", 0, 1, OPT_STICK_FDS },
         { NULL, 0, 0, 0 },
     };
     const char *file = NULL;
@@ -98,7 +141,7 @@ int lb_main(int argc, char **argv)
     enum log_level level = LOG_INFO;
     struct worker_args wa = { .ctl_fd = -1 };
     int fds[4], nfds = 0;
-    int *listen_fds = NULL, nlisten = 0;
+    int *listen_fds = NULL, nlisten = 0, *stick_fds = NULL, nstick = 0;
     struct cli c;
     cli_init(&c, argc, argv, 1);
     int id;
@@ -133,15 +176,14 @@ int lb_main(int argc, char **argv)
         case OPT_FDS:
             nfds = parse_fds(c.value, fds, 4);
             break;
-        case OPT_LISTEN_FDS: {
-            int max = 1;
-            for (const char *p = c.value; *p; p++)
-                max += *p == ',';
+        case OPT_LISTEN_FDS:
             free(listen_fds);
-            listen_fds = malloc((size_t)max * sizeof(int));
-            nlisten = listen_fds ? parse_fds(c.value, listen_fds, max) : -1;
+            listen_fds = fd_list(c.value, &nlisten);
             break;
-        }
+        case OPT_STICK_FDS:
+            free(stick_fds);
+            stick_fds = fd_list(c.value, &nstick);
+            break;
         case CLI_POSITIONAL:
             fprintf(stderr, "wscale lb: unexpected argument '%s' (the file goes after -f)\n", c.value);
             return 2;
@@ -150,18 +192,17 @@ int lb_main(int argc, char **argv)
             return 2;
         }
     }
+    int status = 2;
     if (file == NULL) {
         fprintf(stderr, "wscale lb: no configuration file: use -f FILE (see: wscale lb --help)\n");
-        free(listen_fds);
-        return 2;
+        goto out;
     }
     log_setup("lb", level);
 
     if (worker) {
-        if (bad_internal || nfds != 4 || nlisten < 0) {
+        if (bad_internal || nfds != 4 || nlisten < 0 || nstick < 0) {
             fprintf(stderr, "wscale lb: --worker is internal: the master starts workers\n");
-            free(listen_fds);
-            return 2;
+            goto out;
         }
         wa.file = file;
         wa.ctl_fd = fds[0];
@@ -170,35 +211,15 @@ int lb_main(int argc, char **argv)
         wa.xfer_fd = fds[3];
         wa.listen_fds = listen_fds;
         wa.nlisten = (size_t)nlisten;
-        int status = worker_main(&wa);
-        free(listen_fds);
-        return status;
+        wa.stick_fds = stick_fds;
+        wa.nstick = (size_t)nstick;
+        status = worker_main(&wa);
+        goto out;
     }
-    free(listen_fds);
 
-    struct strbuf errors = STRBUF_INIT, warnings = STRBUF_INIT, text = STRBUF_INIT;
-    struct lb_config *cfg = NULL;
-    if (lb_config_read(file, &text, &errors) == 0)
-        cfg = lb_config_parse(file, text.data ? text.data : "", text.len, env_lookup, &errors,
-                              &warnings);
-    if (warnings.len)
-        fprintf(stderr, "%s", warnings.data);
-    strbuf_free(&warnings);
-    if (cfg == NULL) {
-        fprintf(stderr, "%s", errors.data ? errors.data : "");
-        fprintf(stderr, "wscale lb: %s is not valid\n", file);
-        strbuf_free(&errors);
-        strbuf_free(&text);
-        return 1;
-    }
-    strbuf_free(&errors);
-    if (check_only) {
-        printf("Configuration file is valid\n");
-        lb_config_free(cfg);
-        strbuf_free(&text);
-        return 0;
-    }
-    int status = master_main(file, cfg, text.data ? text.data : "", text.len, level);
-    strbuf_free(&text);
+    status = lb_check_or_run(file, check_only, level);
+out:
+    free(listen_fds);
+    free(stick_fds);
     return status;
 }

@@ -95,6 +95,8 @@ struct worker_args {
     int ctl_fd, config_fd, registry_fd, xfer_fd;
     int *listen_fds;               /* one per listener, in configuration order */
     size_t nlisten;
+    int *stick_fds;                /* one per stick table, in configuration order */
+    size_t nstick;
 };
 
 int worker_main(const struct worker_args *a);

@@ -20,6 +20,7 @@
 #include "registry.h"
 #include "snapshot.h"
 #include "stats-socket.h"
+#include "stick.h"
 
 #define BACKLOG 1024
 #define START_TIMEOUT 10.0      /* seconds for a new generation to be ready */
@@ -57,6 +58,8 @@ struct generation {
     unsigned nlisteners, nworkers;
     struct net_addr *addrs;     /* [nlisteners] */
     int *fds;                   /* [listener * nworkers + slot]; -1 once closed */
+    int *stick_fds;             /* a memfd per stick table, in configuration order */
+    unsigned nstick;
     struct worker *workers;     /* [nworkers] */
     int serving;                /* all its workers were ready once */
     struct generation *next;    /* in m->old */
@@ -126,6 +129,9 @@ static void gen_free(struct generation *g)
     if (g == NULL)
         return;
     gen_close_sockets(g);
+    for (unsigned i = 0; i < g->nstick; i++)
+        close(g->stick_fds[i]);
+    free(g->stick_fds);
     if (g->config_fd >= 0)
         close(g->config_fd);
     lb_config_free(g->cfg);
@@ -169,6 +175,65 @@ static int gen_open_sockets(struct generation *g, const struct generation *prev)
                 log_info("frontend '%s' listening on %s%s, backend '%s'", px->name, addr,
                          li->tls ? " (TLS)" : "", px->backend->name);
         }
+    }
+    return 0;
+}
+
+/* The serving generation's table for be, if it has the same settings: a
+ * reload keeps who sticks where. -1 otherwise. */
+static int find_stick_table(const struct generation *prev, const struct proxy *be)
+{
+    unsigned k = 0;
+    for (const struct proxy *px = prev && prev->cfg ? prev->cfg->proxies : NULL; px; px = px->next) {
+        if (!(px->caps & PROXY_BACKEND) || px->stick.size == 0)
+            continue;
+        if (strcmp(px->name, be->name) == 0 && px->stick.size == be->stick.size &&
+            px->stick.ipv6 == be->stick.ipv6 && px->stick.expire_ms == be->stick.expire_ms)
+            return prev->stick_fds[k];
+        k++;
+    }
+    return -1;
+}
+
+/* A new, empty stick table for be in a memfd the workers map. */
+static int new_stick_table(const struct lb_config *cfg, const struct proxy *be)
+{
+    size_t size = stick_region_size(be->stick.size);
+    int fd = memfd_create("wscale-lb-stick", MFD_CLOEXEC);
+    void *region = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
+        region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (region == MAP_FAILED || stick_init(region, be->stick.size, be->stick.expire_ms) != 0) {
+        log_error("%s:%d: stick-table of '%s': cannot make %zu bytes of shared memory: %s",
+                  cfg->file, be->stick.table_line, be->name, size, strerror(errno));
+        if (region != MAP_FAILED)
+            munmap(region, size);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    munmap(region, size);
+    log_info("backend '%s': stick table of %u entries, %zu bytes of shared memory", be->name,
+             be->stick.size, size);
+    return fd;
+}
+
+static int gen_open_stick_tables(struct generation *g, const struct generation *prev)
+{
+    for (const struct proxy *be = g->cfg->proxies; be; be = be->next) {
+        if (!(be->caps & PROXY_BACKEND) || be->stick.size == 0)
+            continue;
+        int kept = find_stick_table(prev, be);
+        int fd = kept >= 0 ? fcntl(kept, F_DUPFD_CLOEXEC, 0) : new_stick_table(g->cfg, be);
+        if (fd < 0)
+            return -1;
+        int *grown = realloc(g->stick_fds, (g->nstick + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            close(fd);
+            return -1;
+        }
+        g->stick_fds = grown;
+        g->stick_fds[g->nstick++] = fd;
     }
     return 0;
 }
@@ -595,9 +660,11 @@ static int worker_spawn(struct worker *w)
     }
     char slot[16], gen[16], block[16], fds[64];
     char *listen = malloc((size_t)g->nlisteners * 12 + 1);
-    int *keep = malloc(((size_t)g->nlisteners + 4) * sizeof(int));
-    if (listen == NULL || keep == NULL) {
+    char *stick = malloc((size_t)g->nstick * 12 + 1);
+    int *keep = malloc(((size_t)g->nlisteners + g->nstick + 4) * sizeof(int));
+    if (listen == NULL || stick == NULL || keep == NULL) {
         free(listen);
+        free(stick);
         free(keep);
         log_error("cannot start worker %u: out of memory", w->slot);
         goto fail;
@@ -617,12 +684,19 @@ static int worker_spawn(struct worker *w)
         keep[nkeep++] = fd;
         off += (size_t)sprintf(listen + off, "%s%d", i ? "," : "", fd);
     }
+    stick[0] = '\0';
+    off = 0;
+    for (unsigned i = 0; i < g->nstick; i++) {
+        keep[nkeep++] = g->stick_fds[i];
+        off += (size_t)sprintf(stick + off, "%s%d", i ? "," : "", g->stick_fds[i]);
+    }
     char *argv[] = { "wscale", "lb", "-f", (char *)m->path, "--log-level", (char *)level_name(m->level),
                      "--worker", slot, "--generation", gen, "--block", block, "--fds", fds,
-                     "--listen-fds", listen, NULL };
+                     "--listen-fds", listen, "--stick-fds", stick, NULL };
     pid_t pid = spawn_process("worker", "/proc/self/exe", argv, NULL, keep, nkeep);
     int saved = errno;
     free(listen);
+    free(stick);
     free(keep);
     close(ctl[1]);
     close(xfer[1]);
@@ -842,6 +916,7 @@ static int gen_launch(struct master *m, struct lb_config *cfg, const char *text,
         g->id++;
     char why[300] = "";
     if (gen_register(m, g) != 0 || gen_open_sockets(g, m->cur) != 0 ||
+        gen_open_stick_tables(g, m->cur) != 0 ||
         stats_sockets_open(m->stats, cfg, why, sizeof(why)) != 0) {
         if (why[0])
             log_error("%s", why);

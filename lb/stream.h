@@ -96,7 +96,8 @@ struct txn {
     char term[2];             /* termination state, once decided */
     char ws_accept[WS_ACCEPT_LEN + 1]; /* what a valid 101 must carry */
     char request_line[160];   /* for the log, truncated at 159 bytes */
-    struct stream *queue_prev, *queue_next; /* in the backend's queue */
+    struct stream *queue_prev, *queue_next; /* in the backend's queue, or a server's */
+    uint16_t queue_srv;       /* QUEUED: the server whose queue it is in (persistence); 0: the backend's */
     struct lb *lb;
 };
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "handover.h"
 #include "httplog.h"
 #include "io.h"
+#include "stick.h"
 #include "stream.h"
 
 #define ACCEPTS_PER_EVENT 64
@@ -206,17 +208,18 @@ static void sync_servers(struct lb *lb, int first)
     for (struct proxy *be = lb->cfg->proxies; be; be = be->next) {
         if (!(be->caps & PROXY_BACKEND))
             continue;
-        int weights_changed = 0, more_usable = 0;
+        int weights_changed = 0, usability_changed = 0;
         for (size_t i = 0; i < be->nservers; i++) {
             struct server *s = be->servers[i];
             struct reg_server st;
             reg_server_read(registry_object(&lb->reg, s->obj), &st);
-            int was_usable = balance_server_usable(s);
+            int was_usable = balance_server_usable(s), was_persist = balance_server_persist_ok(s);
             weights_changed |= st.weight != s->weight;
             s->up = st.check_up;
             s->admin = st.admin;
             s->weight = st.weight;
-            more_usable |= !was_usable && balance_server_usable(s);
+            usability_changed |= was_usable != balance_server_usable(s) ||
+                                 was_persist != balance_server_persist_ok(s);
             if (first)
                 s->kill_epoch = st.kill_epoch;
             else if (st.kill_epoch != s->kill_epoch) {
@@ -226,7 +229,8 @@ static void sync_servers(struct lb *lb, int first)
         }
         if (weights_changed && be->hash_type == HASH_CONSISTENT && balance_ring_build(be) != 0)
             log_error("backend '%s': out of memory rebuilding its hash ring", be->name);
-        if (more_usable && !first)
+        /* Slots to give, or (with redispatch) waiters of a server gone to move. */
+        if (usability_changed && !first)
             connect_assign_queued(lb, be);
     }
     struct tls_ticket_key keys[2];
@@ -470,6 +474,38 @@ static long set_maxconn(struct lb *lb)
     return nofile;
 }
 
+/* Maps the stick tables the master made, one per backend that has one. */
+static int map_stick_tables(struct lb *lb, const struct worker_args *a)
+{
+    size_t k = 0;
+    for (struct proxy *be = lb->cfg->proxies; be; be = be->next) {
+        if (!(be->caps & PROXY_BACKEND) || be->stick.size == 0)
+            continue;
+        if (k == a->nstick) {
+            log_error("the master gave %zu stick tables, the configuration has more", a->nstick);
+            return -1;
+        }
+        size_t size = stick_region_size(be->stick.size);
+        void *region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, a->stick_fds[k], 0);
+        close(a->stick_fds[k++]);
+        if (region == MAP_FAILED) {
+            log_error("backend '%s': cannot map its stick table: %s", be->name, strerror(errno));
+            return -1;
+        }
+        be->stick.table = region;
+    }
+    return 0;
+}
+
+static void unmap_stick_tables(struct lb *lb)
+{
+    for (struct proxy *be = lb->cfg ? lb->cfg->proxies : NULL; be; be = be->next)
+        if (be->stick.table) {
+            munmap(be->stick.table, stick_region_size(be->stick.size));
+            be->stick.table = NULL;
+        }
+}
+
 /* The configuration the master validated, from the memfd it gave us. */
 static struct lb_config *load_config(const struct worker_args *a)
 {
@@ -528,6 +564,7 @@ static void lb_free(struct lb *lb)
     free(lb->servers);
     free(lb->listeners);
     free(lb->tls);
+    unmap_stick_tables(lb);
     registry_detach(&lb->reg);
     lb_config_free(lb->cfg);
     free(lb);
@@ -563,7 +600,7 @@ int worker_main(const struct worker_args *a)
         close(a->registry_fd);
         goto out;
     }
-    if (index_config(lb) != 0)
+    if (index_config(lb) != 0 || map_stick_tables(lb, a) != 0)
         goto out;
     if (a->nlisten != lb->cfg->nlisteners) {
         log_error("the master gave %zu listening sockets for %u listeners", a->nlisten,
