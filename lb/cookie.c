@@ -136,6 +136,26 @@ int cookie_set_name(const char *v, size_t len, const char **name, size_t *name_l
     return 1;
 }
 
+int cookie_name_ok(const char *name)
+{
+    if (*name == '\0')
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c <= 0x20 || *c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *c))
+            return 0;
+    return 1;
+}
+
+int cookie_value_ok(const char *value)
+{
+    if (*value == '\0')
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if (*c <= 0x20 || *c >= 0x7f || strchr("\",;\\|", *c))
+            return 0;
+    return 1;
+}
+
 void cookie_date_encode(uint32_t units, char out[5])
 {
     for (int i = 0; i < 5; i++)

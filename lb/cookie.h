@@ -53,6 +53,12 @@ size_t cookie_strip(const char *v, size_t len, const char *name, char *out);
 /* The name a Set-Cookie field value sets. Returns 1, or 0 without '='. */
 int cookie_set_name(const char *v, size_t len, const char **name, size_t *name_len);
 
+/* Syntax checks for the configuration: a cookie name is an RFC 6265 token;
+ * a server's cookie value is made of cookie-octets other than '|', which
+ * would start the dates. */
+int cookie_name_ok(const char *name);
+int cookie_value_ok(const char *value);
+
 /* A persistence cookie's value, read. */
 struct cookie_value {
     const char *server;      /* before the first '|' (may be empty) */
