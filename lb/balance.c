@@ -12,6 +12,11 @@ int balance_server_usable(const struct server *s)
     return s->up && !s->disabled && s->weight > 0 && (s->maxconn == 0 || s->cur_conns < s->maxconn);
 }
 
+int balance_server_persist_ok(const struct server *s)
+{
+    return s->up && !s->disabled;
+}
+
 /* Lower load per weight: a->cur/a->w < b->cur/b->w, without division. */
 static int less_loaded(const struct server *a, const struct server *b)
 {

@@ -58,4 +58,9 @@ static inline int balance_hashes(const struct proxy *be)
 /* True when the server can be given a new stream now. */
 int balance_server_usable(const struct server *s);
 
+/* True when the server may take a request that persistence (a cookie)
+ * sends to it without balancing: it is UP and not in maintenance. Its
+ * weight does not matter and its maxconn is waited for (connect.c). */
+int balance_server_persist_ok(const struct server *s);
+
 #endif
