@@ -1,6 +1,7 @@
-/* connect.c — giving a stream a server: balance, queue when every server is
- * at its maxconn, connect (and the TLS handshake with an "ssl" server, which
- * is part of connecting: its failures are retried the same way), retry
+/* connect.c — giving a stream a server: the one persistence names (a
+ * cookie), else balance; queue when that server, or every server, is at its
+ * maxconn; connect (and the TLS handshake with an "ssl" server, which is
+ * part of connecting: its failures are retried the same way), retry
  * (elsewhere with option redispatch), or answer 503. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,9 +22,32 @@ static struct proxy *backend_of(struct lb *lb, struct stream *s)
     return stream_frontend(lb, s)->backend;
 }
 
-static void queue_push(struct stream_queue *q, struct stream *s)
+/* The server a stream must go to without balancing, or NULL: its
+ * persistence cookie's (a stick table would come next). */
+static struct server *target_of(struct lb *lb, const struct stream *s)
+{
+    return s->u.txn->ck_srv ? lb->servers[s->u.txn->ck_srv] : NULL;
+}
+
+/* Persistence is given up (option redispatch): the stream is balanced and
+ * its response gets a fresh cookie. */
+static void drop_target(struct proxy *be, struct stream *s)
+{
+    if (s->state == ST_QUEUED)
+        be->queue.targeted--;
+    s->u.txn->ck_srv = 0;
+}
+
+static int has_slot(const struct server *srv)
+{
+    return srv->maxconn == 0 || srv->cur_conns < srv->maxconn;
+}
+
+static void queue_push(struct lb *lb, struct stream_queue *q, struct stream *s)
 {
     struct txn *t = s->u.txn;
+    if (target_of(lb, s))
+        q->targeted++;
     t->queue_next = NULL;
     t->queue_prev = q->tail;
     if (q->tail)
@@ -34,9 +58,11 @@ static void queue_push(struct stream_queue *q, struct stream *s)
     q->len++;
 }
 
-static void queue_unlink(struct stream_queue *q, struct stream *s)
+static void queue_unlink(struct lb *lb, struct stream_queue *q, struct stream *s)
 {
     struct txn *t = s->u.txn;
+    if (target_of(lb, s))
+        q->targeted--;
     if (t->queue_prev)
         t->queue_prev->u.txn->queue_next = t->queue_next;
     else
@@ -85,17 +111,44 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
     connect_failed(lb, s, strerror(errno), 0);
 }
 
-/* Gives queued streams of be the slots that are free now, in order. */
+/* The oldest queued stream that can be served now, and its server: one
+ * waiting for its persistent server when that one has a free slot (or, with
+ * option redispatch, when it may not take it any more), one to balance when
+ * balancing finds a slot. A waiter for a full server does not hold up the
+ * others. O(waiters passed over), which stay few: those whose own server
+ * is full while others have room. */
+static struct stream *next_servable(struct lb *lb, struct proxy *be, struct server **out)
+{
+    int balancing_full = 0;
+    for (struct stream *s = be->queue.head; s; s = s->u.txn->queue_next) {
+        struct txn *t = s->u.txn;
+        struct server *srv = target_of(lb, s);
+        if (srv && be->redispatch && !balance_server_persist_ok(srv)) {
+            drop_target(be, s);
+            srv = NULL;
+        }
+        if (srv && !has_slot(srv))
+            continue;
+        if (srv == NULL && !balancing_full) {
+            int full;
+            srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
+            balancing_full = srv == NULL;
+        }
+        if (srv) {
+            *out = srv;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Gives queued streams of be the slots that are free now, oldest first. */
 void connect_assign_queued(struct lb *lb, struct proxy *be)
 {
-    while (be->queue.head) {
-        int full;
-        struct stream *s = be->queue.head;
-        struct txn *t = s->u.txn;
-        struct server *srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
-        if (srv == NULL)
-            return;
-        queue_unlink(&be->queue, s);
+    struct server *srv;
+    struct stream *s;
+    while ((s = next_servable(lb, be, &srv)) != NULL) {
+        queue_unlink(lb, &be->queue, s);
         s->timers[TIMER_TW] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ];
         connect_to(lb, s, srv);
     }
@@ -109,19 +162,26 @@ void connect_assign(struct lb *lb, struct stream *s)
         be->beconn++;
         be->be_total++;
     }
-    int full;
+    int full = 0;
     struct txn *t = s->u.txn;
-    struct server *srv =
-        be->queue.head ? NULL : balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
+    /* Persistence first, without balancing; a full server is waited for. */
+    struct server *srv = target_of(lb, s);
+    if (srv && !has_slot(srv)) {
+        full = 1;
+        srv = NULL;
+    } else if (srv == NULL && be->queue.len == be->queue.targeted) {
+        srv = balance_pick(be, NULL, t->has_hash ? &t->hash : NULL, &full);
+    }
     if (srv) {
         s->timers[TIMER_TW] = 0;
         connect_to(lb, s, srv);
         return;
     }
-    if (be->queue.head || full) {
-        /* Every usable server is at its maxconn: wait in line for a slot. */
+    if (be->queue.len > be->queue.targeted || full) {
+        /* Its server, or every usable server, is at its maxconn (or others
+         * wait for one already): wait in line for a slot. */
         s->state = ST_QUEUED;
-        queue_push(&be->queue, s);
+        queue_push(lb, &be->queue, s);
         stream_set_timeout(lb, s, to_queue(be));
         return;
     }
@@ -131,7 +191,7 @@ void connect_assign(struct lb *lb, struct stream *s)
 void connect_queue_timeout(struct lb *lb, struct stream *s)
 {
     struct proxy *be = backend_of(lb, s);
-    queue_unlink(&be->queue, s);
+    queue_unlink(lb, &be->queue, s);
     s->state = ST_REQ; /* out of the queue: txn_reply must not unlink it again */
     s->timers[TIMER_TW] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ];
     txn_reply(lb, s, 503, "sQ");
@@ -141,7 +201,7 @@ void connect_release(struct lb *lb, struct stream *s)
 {
     struct proxy *be = backend_of(lb, s);
     if (s->state == ST_QUEUED)
-        queue_unlink(&be->queue, s);
+        queue_unlink(lb, &be->queue, s);
     if (s->flags & SF_SLOT) {
         struct server *srv = stream_server(lb, s);
         s->flags &= (uint8_t)~SF_SLOT;
@@ -189,12 +249,16 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     }
     t->retries++;
     /* With option redispatch, a server that is not usable any more (the
-     * refusal may just have marked it DOWN) is left at once, as HAProxy. */
+     * refusal may just have marked it DOWN) is left at once, as HAProxy;
+     * a request persistence sent there is balanced then and gets a fresh
+     * cookie. */
     struct server *next = srv;
-    if (redispatch_now(be, t->retries) || (be->redispatch && !balance_server_usable(srv))) {
+    int usable = target_of(lb, s) == srv ? balance_server_persist_ok(srv) : balance_server_usable(srv);
+    if (redispatch_now(be, t->retries) || (be->redispatch && !usable)) {
         int full;
+        drop_target(be, s);
         next = balance_pick(be, srv, t->has_hash ? &t->hash : NULL, &full);
-    } else if (!balance_server_usable(srv)) {
+    } else if (!usable) {
         next = NULL;
     }
     if (next == NULL) {
