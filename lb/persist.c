@@ -45,10 +45,11 @@ static enum persist_req_state judge(struct lb *lb, struct txn *t, const struct p
         t->ck_last = cv.last;
     if (cv.first)
         t->ck_first = cv.first;
-    if (out_of_date(t->ck_first, ck->maxlife, now) || out_of_date(t->ck_last, ck->maxidle, now)) {
-        enum persist_req_state st = out_of_date(t->ck_first, ck->maxlife, now) ? CK_OLD : CK_EXPIRED;
+    enum persist_req_state stale = out_of_date(t->ck_first, ck->maxlife, now) ? CK_OLD
+                                 : out_of_date(t->ck_last, ck->maxidle, now) ? CK_EXPIRED : CK_NONE;
+    if (stale != CK_NONE) {
         t->ck_first = t->ck_last = 0; /* as if the client had sent none */
-        return st;
+        return stale;
     }
     enum persist_req_state st = prev;
     /* Several servers may share a value: the first that may take it. An
