@@ -58,10 +58,10 @@ static inline int balance_hashes(const struct proxy *be)
 /* True when the server can be given a new stream now. */
 int balance_server_usable(const struct server *s);
 
-/* True when the server may take a client that persistence (a stick table)
- * sends to it: UP and not in maintenance (draining servers keep their
- * persistent clients, as HAProxy's). Its weight and its free slots do not
- * matter: a full server makes the client wait in its queue. */
+/* True when the server may take a request that persistence (a cookie or a
+ * stick table) sends to it without balancing: UP and not in maintenance (a
+ * draining server keeps its persistent clients, as HAProxy's). Its weight
+ * does not matter and its maxconn is waited for, in its queue (connect.c). */
 int balance_server_persist_ok(const struct server *s);
 
 #endif

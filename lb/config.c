@@ -11,6 +11,7 @@
 #include "../shared/units.h"
 #include "balance.h"
 #include "stick-rules.h"
+#include "cookie.h"
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_DEFAULTS, SEC_FRONTEND, SEC_BACKEND, SEC_LISTEN };
 
@@ -169,6 +170,10 @@ static void proxy_free_strings(struct proxy *px)
         free(px->stats_auth[i]);
     free(px->stats_auth);
     free(px->prometheus_uri);
+    free(px->defsrv.cookie);
+    free(px->ck.name);
+    free(px->ck.domain);
+    free(px->ck.attrs);
 }
 
 /* A server takes its settings from a default-server: its own copy of them. */
@@ -177,6 +182,7 @@ static void server_copy_settings(struct parser *p, struct server *dst, const str
     *dst = *src;
     dst->ca_file = xstrdup(p, src->ca_file);
     dst->sni = xstrdup(p, src->sni);
+    dst->cookie = xstrdup(p, src->cookie);
 }
 
 /* HAProxy's rule for proxy and server names: letters, digits, '-', '_',
@@ -240,6 +246,9 @@ static struct proxy *proxy_new(struct parser *p, const char *name, unsigned caps
     px->nstats_auth = 0;
     for (size_t i = 0; i < p->defaults.nstats_auth; i++)
         add_stats_auth(p, px, p->defaults.stats_auth[i]);
+    px->ck.name = xstrdup(p, p->defaults.ck.name);
+    px->ck.domain = xstrdup(p, p->defaults.ck.domain);
+    px->ck.attrs = xstrdup(p, p->defaults.ck.attrs);
     server_copy_settings(p, &px->defsrv, &p->defaults.defsrv);
     px->servers = NULL;
     px->binds = NULL;
@@ -277,7 +286,8 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
         } else if (v == NULL && (strcmp(o, "inter") == 0 || strcmp(o, "rise") == 0 ||
                                  strcmp(o, "fall") == 0 || strcmp(o, "weight") == 0 ||
                                  strcmp(o, "maxconn") == 0 || strcmp(o, "verify") == 0 ||
-                                 strcmp(o, "ca-file") == 0 || strcmp(o, "sni") == 0)) {
+                                 strcmp(o, "ca-file") == 0 || strcmp(o, "sni") == 0 ||
+                                 strcmp(o, "cookie") == 0)) {
             error(p, "server option '%s' expects a value", o);
             return -1;
         } else if (strcmp(o, "inter") == 0) {
@@ -310,6 +320,15 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
         } else if (strcmp(o, "ca-file") == 0) {
             free(s->ca_file);
             s->ca_file = xstrdup(p, v);
+        } else if (strcmp(o, "cookie") == 0) {
+            if (!cookie_value_ok(v)) {
+                error(p, "server option cookie '%s': a cookie value is made of letters, digits "
+                         "and RFC 6265 cookie characters, without spaces, '\"', ',', ';', '\\' "
+                         "or '|' (which starts the dates of maxidle and maxlife)", v);
+                return -1;
+            }
+            free(s->cookie);
+            s->cookie = xstrdup(p, v);
         } else if (strcmp(o, "sni") == 0) {
             /* HAProxy takes an expression; a constant is str(NAME). */
             size_t n = strlen(v);
@@ -326,7 +345,7 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
             }
         } else {
             error(p, "unknown server option '%s' (expected check, inter, rise, fall, weight, "
-                     "maxconn, backup, disabled, ssl, verify, ca-file, sni)", o);
+                     "maxconn, backup, disabled, ssl, verify, ca-file, sni, cookie)", o);
             return -1;
         }
         i += takes_value;
@@ -746,6 +765,147 @@ static void kw_http_check(struct parser *p, struct conf_line *l)
     error(p, "only 'http-check expect status N' is supported");
 }
 
+/* A cookie's maxidle or maxlife: seconds when bare, or us, ms, s, m, h, d as
+ * HAProxy reads them; non-zero values under a second are refused. */
+static int parse_seconds(struct parser *p, const char *what, const char *text, uint32_t *out)
+{
+    static const struct { const char *suffix; uint64_t num, den; } units[] = {
+        { "", 1, 1 }, { "us", 1, 1000000 }, { "ms", 1, 1000 }, { "s", 1, 1 },
+        { "m", 60, 1 }, { "h", 3600, 1 }, { "d", 86400, 1 },
+    };
+    size_t digits = strspn(text, "0123456789");
+    char number[24];
+    uint64_t v;
+    for (size_t i = 0; digits > 0 && digits < sizeof(number) && i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(text + digits, units[i].suffix) != 0)
+            continue;
+        memcpy(number, text, digits);
+        number[digits] = '\0';
+        if (units_parse_uint(number, UINT32_MAX, &v) != 0)
+            break;
+        uint64_t secs = (v * units[i].num + units[i].den - 1) / units[i].den;
+        if (secs > INT32_MAX)
+            break;
+        if (v > 0 && units[i].den > 1 && v * units[i].num < units[i].den) {
+            error(p, "cookie %s %s: under a second (the dates in the cookie count in seconds); "
+                     "use 0 to disable", what, text);
+            return -1;
+        }
+        *out = (uint32_t)secs;
+        return 0;
+    }
+    error(p, "cookie %s: '%s' is not a duration (a number of seconds, or with us, ms, s, m, h or "
+             "d; at most 2147483647s)", what, text);
+    return -1;
+}
+
+/* Appends value to a "; "-joined list (HAProxy's "; domain=" for domains). */
+static void join(struct parser *p, char **list, const char *sep, const char *value)
+{
+    struct strbuf sb = STRBUF_INIT;
+    if (*list)
+        strbuf_printf(&sb, "%s%s", *list, sep);
+    strbuf_printf(&sb, "%s", value);
+    free(*list);
+    *list = sb.failed ? NULL : sb.data;
+    if (sb.failed) {
+        strbuf_free(&sb);
+        error(p, "out of memory");
+    }
+}
+
+static void persist_cookie_free(struct persist_cookie *ck)
+{
+    free(ck->name);
+    free(ck->domain);
+    free(ck->attrs);
+    memset(ck, 0, sizeof(*ck));
+}
+
+/* One option of a "cookie" line at argv[*i]. Returns 0, or -1 on an error. */
+static int cookie_option(struct parser *p, struct conf_line *l, int *i, struct persist_cookie *ck)
+{
+    static const char supported[] =
+        "supported: insert, indirect, nocache, httponly, secure, maxidle, maxlife, domain, attr";
+    const char *o = l->argv[*i];
+    const char *v = *i + 1 < l->argc ? l->argv[*i + 1] : NULL;
+    uint8_t *flag = strcmp(o, "insert") == 0 ? &ck->insert : strcmp(o, "indirect") == 0 ? &ck->indirect
+                  : strcmp(o, "nocache") == 0 ? &ck->nocache : strcmp(o, "httponly") == 0 ? &ck->httponly
+                  : strcmp(o, "secure") == 0 ? &ck->secure : NULL;
+    if (flag) {
+        *flag = 1;
+        return 0;
+    }
+    int valued = strcmp(o, "maxidle") == 0 || strcmp(o, "maxlife") == 0 ||
+                 strcmp(o, "domain") == 0 || strcmp(o, "attr") == 0;
+    if (!valued) {
+        if (strcmp(o, "rewrite") == 0 || strcmp(o, "prefix") == 0 || strcmp(o, "preserve") == 0 ||
+            strcmp(o, "postonly") == 0 || strcmp(o, "dynamic") == 0)
+            error(p, "cookie option '%s' is not supported by wscale (%s)", o, supported);
+        else
+            error(p, "unknown cookie option '%s' (%s)", o, supported);
+        return -1;
+    }
+    if (v == NULL) {
+        error(p, "cookie option '%s' expects a value", o);
+        return -1;
+    }
+    (*i)++;
+    if (strcmp(o, "maxidle") == 0 || strcmp(o, "maxlife") == 0)
+        return parse_seconds(p, o, v, o[3] == 'i' ? &ck->maxidle : &ck->maxlife);
+    if (strcmp(o, "domain") == 0) {
+        if (v[0] == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789.-_") != strlen(v)) {
+            error(p, "cookie domain '%s': a domain name is letters, digits, '.', '-' and '_'", v);
+            return -1;
+        }
+        if (strchr(v, '.') == NULL)
+            warning(p, "cookie domain '%s' has no embedded dot: browsers may refuse it "
+                       "(RFC 6265 5.2.3)", v);
+        join(p, &ck->domain, "; domain=", v);
+        return 0;
+    }
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f || *c == ';') {
+            error(p, "cookie attr '%s': character '%%x%02X' is not permitted (one attribute per "
+                     "'attr', e.g. attr SameSite=Strict)", v, *c);
+            return -1;
+        }
+    }
+    join(p, &ck->attrs, "; ", v);
+    return 0;
+}
+
+/* "cookie NAME [options]": cookie-based persistence as HAProxy's "cookie"
+ * keyword. Each line replaces what an earlier one (or defaults) said. */
+static void kw_cookie(struct parser *p, struct conf_line *l)
+{
+    if (l->argc < 2) {
+        error(p, "'cookie' expects a name, e.g. 'cookie SRVID insert indirect nocache'");
+        return;
+    }
+    if (!cookie_name_ok(l->argv[1])) {
+        error(p, "cookie name '%s' is not an RFC 6265 token (letters, digits and "
+                 "!#$%%&'*+-.^_`|~)", l->argv[1]);
+        return;
+    }
+    struct persist_cookie ck = { 0 };
+    for (int i = 2; i < l->argc; i++) {
+        if (cookie_option(p, l, &i, &ck) != 0) {
+            persist_cookie_free(&ck);
+            return;
+        }
+    }
+    if (!ck.insert && (ck.nocache || ck.httponly || ck.secure || ck.domain || ck.attrs ||
+                       ck.maxidle || ck.maxlife))
+        warning(p, "cookie %s: nocache, httponly, secure, domain, attr, maxidle and maxlife apply "
+                   "to the cookie the lb inserts: without 'insert' they have no effect",
+                l->argv[1]);
+    ck.name = xstrdup(p, l->argv[1]);
+    persist_cookie_free(&p->cur->ck);
+    p->cur->ck = ck;
+}
+
 /* "log global|stdout|stderr" (also in global, without "global"). */
 static void kw_log(struct parser *p, struct conf_line *l)
 {
@@ -974,6 +1134,7 @@ static const struct keyword proxy_keywords[] = {
     { "http-request", IN_F | IN_B | IN_L, kw_http_request },
     { "stick-table", IN_F | IN_B | IN_L, kw_stick_table },
     { "stick", IN_B | IN_L, kw_stick },
+    { "cookie", IN_D | IN_B | IN_L, kw_cookie },
     { NULL, 0, NULL },
 };
 
@@ -1246,6 +1407,23 @@ static int is_unsupported_section(const char *word)
 
 /* ---- whole-file checks ----------------------------------------------- */
 
+/* A cookie is only as good as the servers' values: one without a value
+ * cannot be stuck to, and a value without the backend's cookie is unused. */
+static void check_server_cookies(struct parser *p, const struct proxy *be)
+{
+    for (size_t i = 0; i < be->nservers; i++) {
+        const struct server *s = be->servers[i];
+        p->line = s->line;
+        if (be->ck.name && s->cookie == NULL)
+            warning(p, "server '%s' has no 'cookie VALUE' while backend '%s' uses cookie '%s': "
+                       "its clients cannot stick to it%s", s->name, be->name, be->ck.name,
+                    be->ck.insert ? " (they are told to drop the cookie)" : "");
+        else if (be->ck.name == NULL && s->cookie)
+            warning(p, "server '%s' has 'cookie %s' but backend '%s' has no 'cookie' line: the "
+                       "value is not used", s->name, s->cookie, be->name);
+    }
+}
+
 static void finish(struct parser *p)
 {
     struct lb_config *cfg = p->cfg;
@@ -1296,6 +1474,7 @@ static void finish(struct parser *p)
                 cfg->uses_tls = 1;
             }
             check_stick(p, px);
+            check_server_cookies(p, px);
             p->line = px->line;
             if (px->nservers == 0 && !px->stats_enabled && px->prometheus_uri == NULL)
                 warning(p, "backend '%s' has no server: its requests get 503", px->name);
@@ -1439,6 +1618,7 @@ void lb_config_free(struct lb_config *cfg)
             free(px->servers[i]->host);
             free(px->servers[i]->ca_file);
             free(px->servers[i]->sni);
+            free(px->servers[i]->cookie);
             SSL_CTX_free(px->servers[i]->tls_ctx);
             free(px->servers[i]);
         }

@@ -1,5 +1,6 @@
-/* connect.c — giving a stream a server: persistence (a stick table) or
- * balancing, queue when the server is (or every server is) at its maxconn,
+/* connect.c — giving a stream a server: persistence (its cookie, else a
+ * stick table) or balancing, queue when the server is (or every server is)
+ * at its maxconn,
  * connect (and the TLS handshake with an "ssl" server, which is part of
  * connecting: its failures are retried the same way), retry (elsewhere with
  * option redispatch), or answer 503.
@@ -29,6 +30,14 @@ static struct proxy *backend_of(struct lb *lb, struct stream *s)
 static int has_slot(const struct server *srv)
 {
     return srv->maxconn == 0 || srv->cur_conns < srv->maxconn;
+}
+
+/* Persistence is given up (option redispatch): the stream is balanced, and
+ * its response gets a fresh cookie. */
+static void drop_persistence(struct stream *s)
+{
+    s->u.txn->ck_srv = 0;
+    s->u.txn->persistent = 0;
 }
 
 /* When a queued stream started waiting: its request head was complete. */
@@ -125,7 +134,7 @@ static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
 }
 
 /* With option redispatch, streams waiting for a server that cannot take
- * persistent traffic any more (DOWN, disabled) are balanced like the others,
+ * persistent traffic any more (DOWN, maintenance) are balanced like the others,
  * as HAProxy does: they move to the backend's queue, at the place their
  * waiting time gives them. Without it they wait for the server to come back,
  * or for timeout queue. */
@@ -135,6 +144,7 @@ static void requeue_on_backend(struct proxy *be, struct server *srv)
         struct stream *s = srv->queue.head;
         queue_unlink(&srv->queue, s);
         s->u.txn->queue_srv = 0;
+        drop_persistence(s);
         struct stream *after = be->queue.tail;
         while (after && !waited_longer(after, s))
             after = after->u.txn->queue_prev;
@@ -197,9 +207,14 @@ static void enqueue(struct lb *lb, struct stream *s, struct proxy *be, struct se
     stream_set_timeout(lb, s, to_queue(be));
 }
 
-/* The server persistence sends this request to, or NULL to balance. */
+/* The server persistence sends this request to, or NULL to balance: the
+ * one its cookie names (persist.c checked it may take it), else the one the
+ * stick table has for its client. */
 static struct server *persistent_server(struct lb *lb, struct stream *s, struct proxy *be)
 {
+    struct txn *t = s->u.txn;
+    if (t->ck_srv)
+        return lb->servers[t->ck_srv];
     return stick_match_server(lb, s, be);
 }
 
@@ -215,6 +230,7 @@ void connect_assign(struct lb *lb, struct stream *s)
         ctr_add(&c->tot, 1);
     }
     struct server *want = persistent_server(lb, s, be);
+    s->u.txn->persistent = want != NULL;
     if (want) {
         if (has_slot(want) && want->queue.head == NULL) {
             s->timers[TIMER_TW] = 0;
@@ -306,12 +322,16 @@ void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_
     }
     t->retries++;
     /* With option redispatch, a server that is not usable any more (the
-     * refusal may just have marked it DOWN) is left at once, as HAProxy. */
+     * refusal may just have marked it DOWN) is left at once, as HAProxy;
+     * a request persistence sent there is balanced then and gets a fresh
+     * cookie. */
     struct server *next = srv;
-    if (redispatch_now(be, t->retries) || (be->redispatch && !balance_server_usable(srv))) {
+    int usable = t->persistent ? balance_server_persist_ok(srv) : balance_server_usable(srv);
+    if (redispatch_now(be, t->retries) || (be->redispatch && !usable)) {
         int full;
+        drop_persistence(s);
         next = balance_pick(be, srv, t->has_hash ? &t->hash : NULL, &full);
-    } else if (!balance_server_usable(srv)) {
+    } else if (!usable) {
         next = NULL;
     }
     if (next == NULL) {

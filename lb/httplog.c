@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../shared/log.h"
+#include "persist.h"
 #include "stream.h"
 
 #define INTERN_MAX 1024 /* distinct request lines held by open tunnels */
@@ -128,13 +129,15 @@ void httplog_emit(struct lb *lb, struct stream *s, const char *term)
     else if (s->state == ST_TUNNEL)
         request = httplog_line(lb, s->request_line) ? httplog_line(lb, s->request_line) : "<tunnel>";
     int status = s->state == ST_TUNNEL ? 101 : t ? (t->status ? t->status : -1) : -1;
+    char ck[2];
+    persist_log_chars(be, s->state == ST_TUNNEL ? s->cookie_log : t ? t->ck_log : 0, ck);
 
     log_to(target == LOG_TARGET_STDOUT ? 1 : 2, LOG_INFO,
-           "%s [%s] %s %s/%s %s/%s/%s/%s/%u %d %llu %llu - %c%c-- %u/%u/%u/%u/%u %u/%u \"%s\"",
+           "%s [%s] %s %s/%s %s/%s/%s/%s/%u %d %llu %llu - %c%c%c%c %u/%u/%u/%u/%u %u/%u \"%s\"",
            client, date, li->fe->name, be ? be->name : "<NOSRV>", srv ? srv->name : "<NOSRV>",
            timers[TIMER_TQ], timers[TIMER_TW], timers[TIMER_TC], timers[TIMER_TR],
            lb_now_ms(lb) - s->t_start, status, (unsigned long long)s->bytes_out,
-           (unsigned long long)s->bytes_in, term[0], term[1], lb->actconn, li->fe->feconn,
+           (unsigned long long)s->bytes_in, term[0], term[1], ck[0], ck[1], lb->actconn, li->fe->feconn,
            be ? be->beconn : 0, srv ? srv->cur_conns : 0, t ? t->retries : 0, 0u,
            be ? be->queue.len : 0, request);
 }

@@ -6,8 +6,9 @@
  * client, [accept date], frontend, backend/server, Tq/Tw/Tc/Tr/Tt (ms; -1:
  * not reached), status, bytes to the client, bytes from the client, "-",
  * termination state (e.g. "--" clean, "cD" client timeout in the data phase,
- * "sC" server connect failure; then two '-' where HAProxy shows cookie
- * states), actconn/feconn/beconn/srv_conn/retries, srv_queue/backend_queue,
+ * "sC" server connect failure; then the persistence cookie's states, of the
+ * request and of the response, "--" without a cookie: see persist.h),
+ * actconn/feconn/beconn/srv_conn/retries, srv_queue/backend_queue,
  * the request line. Fields sit where HAProxy's httplog has them, so its log
  * tools parse the line; the bytes from the client fill the slot of the
  * captured request cookie (always "-" in HAProxy without "capture cookie").

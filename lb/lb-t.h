@@ -47,6 +47,17 @@ struct stream_queue {
     unsigned len;
 };
 
+/* Cookie-based persistence: HAProxy's "cookie" keyword (lb/persist.c). */
+struct persist_cookie {
+    char *name;              /* NULL: no persistence cookie */
+    uint8_t insert;          /* the lb sets it; else the server does (passive) */
+    uint8_t indirect;        /* hidden from servers; not re-sent while valid */
+    uint8_t nocache, httponly, secure;
+    uint32_t maxidle, maxlife; /* seconds; 0: not enforced */
+    char *domain;            /* "a; domain=b" for several, as HAProxy joins them */
+    char *attrs;             /* the "attr" values, joined with "; " */
+};
+
 /* A backend's "stick-table type ip|ipv6 size N expire D" and its rules on
  * the client's address: "stick on src", or its halves "stick match src"
  * (look up) and "stick store-request src" (store). See lb/stick-rules.h. */
@@ -76,6 +87,7 @@ struct server {
     char *ca_file;           /* what it is checked against */
     char *sni;               /* the SNI sent and the name checked; NULL: the host */
     SSL_CTX *tls_ctx;        /* built from the above at start-up */
+    char *cookie;            /* "cookie VALUE": its persistence cookie's value */
 
     /* runtime */
     uint32_t obj;            /* its object in the registry (lb/registry.h) */
@@ -126,6 +138,7 @@ struct proxy {
     int redispatch;          /* 0: off; HAProxy's interval otherwise (-1: last retry) */
     uint8_t forwardfor, httpchk, allbackups;
     uint16_t redirect_https; /* "redirect scheme https": its status, or 0 */
+    struct persist_cookie ck;
     char *chk_method, *chk_uri, *chk_version;
     unsigned expect_status;  /* 0: any 2xx or 3xx passes */
     unsigned maxconn;        /* frontend: concurrent connections; 0: the global one */

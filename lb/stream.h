@@ -47,9 +47,12 @@ enum stream_state {
 enum { TIMER_TQ, TIMER_TW, TIMER_TC, TIMER_TR, NTIMERS };
 #define STREAM_TIMER_UNSET UINT32_MAX
 
-/* Bytes of a tunnel waiting for a full socket, allocated only then. */
+/* Bytes of a tunnel waiting for a full socket, allocated only then. A
+ * rewritten 101 (head) goes to the client before to_cli. */
 struct tunnel_pend {
     struct pbuf *to_srv, *to_cli;
+    struct rbuf *head;
+    uint32_t head_off;
 };
 
 struct stream {
@@ -72,6 +75,7 @@ struct stream {
     uint32_t timers[NTIMERS];
     uint8_t client_addr[16];  /* IPv4 as IPv4-mapped IPv6 */
     uint16_t request_line;    /* TUNNEL: interned request line for the log (httplog.c) */
+    uint8_t cookie_log;       /* TUNNEL: the cookie states for the log (persist.h) */
 };
 
 /* The HTTP transaction state of a stream, while it has one. */
@@ -91,6 +95,10 @@ struct txn {
     uint8_t keepalive;        /* the client connection stays open afterwards */
     uint8_t retries;          /* connection attempts that failed so far */
     uint8_t has_hash;         /* the request has the key the backend hashes */
+    uint8_t cacheable;        /* GET, HEAD, OPTIONS, TRACE: a cache may keep the answer */
+    uint8_t ck_log;           /* cookie states for the log (persist.h) */
+    uint16_t ck_srv;          /* the server the request's cookie sends it to, 0: none */
+    uint32_t ck_last, ck_first; /* the cookie's dates (UNIX seconds), 0: none */
     uint64_t hash;            /* ...and this is its hash */
     uint16_t status;          /* of the final response, for the log */
     char term[2];             /* termination state, once decided */
@@ -98,6 +106,7 @@ struct txn {
     char request_line[160];   /* for the log, truncated at 159 bytes */
     struct stream *queue_prev, *queue_next; /* in the backend's queue, or a server's */
     uint16_t queue_srv;       /* QUEUED: the server whose queue it is in (persistence); 0: the backend's */
+    uint8_t persistent;       /* its server came from persistence, not balancing */
     struct lb *lb;
 };
 
@@ -207,7 +216,8 @@ void connect_queue_timeout(struct lb *lb, struct stream *s);
 void connect_assign_queued(struct lb *lb, struct proxy *be);    /* slots freed: serve the queue */
 
 /* tunnel.c: after a valid 101. */
-void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv);
+void tunnel_start(struct lb *lb, struct stream *s, struct rbuf *head, struct pbuf *to_cli,
+                  struct pbuf *to_srv);
 void tunnel_adopt(struct lb *lb, struct stream *s);  /* one another worker handed over */
 void tunnel_io(struct lb *lb, struct stream *s, int cli_revents, int srv_revents);
 void tunnel_free(struct lb *lb, struct stream *s);

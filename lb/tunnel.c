@@ -7,7 +7,8 @@
  * not read until that buffer has drained and gone back to the pool. A FIN
  * is passed on once what came before it is delivered; while one direction
  * is closed, the fin timeouts apply. With TLS on a side, reads go on while
- * OpenSSL holds decrypted bytes, which no readiness event would announce. */
+ * OpenSSL holds decrypted bytes, which no readiness event would announce.
+ * A 101 the lb rewrote (a Set-Cookie added) goes out first, the same way. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,10 @@ static struct pbuf **pending(struct stream *s, int to_client)
 
 static int has_pending(const struct stream *s, int to_client)
 {
-    if (s->u.pend == NULL)
+    const struct tunnel_pend *p = s->u.pend;
+    if (p == NULL)
         return 0;
-    struct pbuf *b = to_client ? s->u.pend->to_cli : s->u.pend->to_srv;
-    return b != NULL;
+    return to_client ? p->head != NULL || p->to_cli != NULL : p->to_srv != NULL;
 }
 
 /* Drops the pending-bytes holder once both directions are drained. */
@@ -43,7 +44,7 @@ static void pend_trim(struct lb *lb, struct stream *s)
             *b = NULL;
         }
     }
-    if (p->to_cli == NULL && p->to_srv == NULL) {
+    if (p->to_cli == NULL && p->to_srv == NULL && p->head == NULL) {
         free(p);
         s->u.pend = NULL;
     }
@@ -58,6 +59,8 @@ void tunnel_free(struct lb *lb, struct stream *s)
     if (s->u.pend) {
         pbuf_put(&lb->pool, s->u.pend->to_cli);
         pbuf_put(&lb->pool, s->u.pend->to_srv);
+        if (s->u.pend->head)
+            rbuf_unref(s->u.pend->head);
         free(s->u.pend);
         s->u.pend = NULL;
     }
@@ -81,9 +84,21 @@ static int flush(struct lb *lb, struct stream *s, int to_client)
 {
     if (!has_pending(s, to_client))
         return 0;
-    struct pbuf *b = *pending(s, to_client);
     int fd = to_client ? s->cli.fd : s->srv.fd;
-    while (pbuf_len(b) > 0) {
+    struct tunnel_pend *p = s->u.pend;
+    while (to_client && p->head) {
+        ssize_t n = io_send(lb, fd, p->head->data + p->head_off, p->head->len - p->head_off);
+        if (n < 0)
+            return n == IO_AGAIN ? 0 : -1;
+        s->bytes_out += (uint64_t)n;
+        p->head_off += (uint32_t)n;
+        if (p->head_off == p->head->len) {
+            rbuf_unref(p->head);
+            p->head = NULL;
+        }
+    }
+    struct pbuf *b = *pending(s, to_client);
+    while (b && pbuf_len(b) > 0) {
         ssize_t n = io_send(lb, fd, b->data + b->head, pbuf_len(b));
         if (n < 0)
             return n == IO_AGAIN ? 0 : -1;
@@ -193,23 +208,28 @@ void tunnel_adopt(struct lb *lb, struct stream *s)
     stream_watch(lb, s, EV_READ, EV_READ);
 }
 
-void tunnel_start(struct lb *lb, struct stream *s, struct pbuf *to_cli, struct pbuf *to_srv)
+void tunnel_start(struct lb *lb, struct stream *s, struct rbuf *head, struct pbuf *to_cli,
+                  struct pbuf *to_srv)
 {
     struct txn *t = s->u.txn;
     uint16_t line = httplog_intern(lb, t->request_line);
+    s->cookie_log = t->ck_log;
     txn_free(lb, t);
     s->u.pend = NULL;
     s->state = ST_TUNNEL;
     s->request_line = line;
     count_open(lb, s, 1);
-    if ((to_cli && pbuf_len(to_cli)) || (to_srv && pbuf_len(to_srv))) {
+    if (head || (to_cli && pbuf_len(to_cli)) || (to_srv && pbuf_len(to_srv))) {
         s->u.pend = calloc(1, sizeof(*s->u.pend));
         if (s->u.pend == NULL) {
+            if (head)
+                rbuf_unref(head);
             pbuf_put(&lb->pool, to_cli);
             pbuf_put(&lb->pool, to_srv);
             stream_close(lb, s, "RD");
             return;
         }
+        s->u.pend->head = head;
         s->u.pend->to_cli = to_cli;
         s->u.pend->to_srv = to_srv;
         pend_trim(lb, s);

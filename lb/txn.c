@@ -19,6 +19,7 @@
 #include "httplog.h"
 #include "io.h"
 #include "stats-http.h"
+#include "persist.h"
 #include "stream.h"
 #include "timeouts.h"
 
@@ -279,6 +280,8 @@ static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct t
             continue;
         if (http_token_eq(h->name, h->name_len, "x-forwarded-proto"))
             continue; /* it always reflects the bind, whatever the client says */
+        if (persist_request_field(fe->backend, h, &sb))
+            continue;
         strbuf_printf(&sb, "%.*s: %.*s\r\n", (int)h->name_len, h->name, (int)h->value_len, h->value);
     }
     strbuf_printf(&sb, "Connection: %s\r\n", t->upgrade ? "Upgrade" : "close");
@@ -378,6 +381,7 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
     }
     if (balance_hashes(fe->backend))
         hash_request(s, t, req, fe->backend);
+    persist_request(lb, t, fe->backend, req);
     t->keepalive = req->minor_version == 1 && !http_header_has_token(req, "connection", "close");
     http_body_init(&t->req_body, &framing);
     t->to_srv = build_request_head(lb, s, t, req);
@@ -518,17 +522,26 @@ static void txn_complete(struct lb *lb, struct stream *s)
 
 /* ---- the response -------------------------------------------------------- */
 
-static struct rbuf *build_response_head(const struct txn *t, const struct http_response *rsp)
+/* The response head as the client gets it: hop-by-hop fields dropped
+ * (except in a 101, whose Connection and Upgrade complete the handshake),
+ * the persistence cookie's fields added. */
+static struct rbuf *build_response_head(struct lb *lb, struct stream *s, struct txn *t,
+                                        const struct http_response *rsp)
 {
+    struct server *srv = stream_server(lb, s);
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb, "HTTP/1.1 %d %.*s\r\n", rsp->status, (int)rsp->reason_len, rsp->reason);
     for (size_t i = 0; i < rsp->num_headers; i++) {
         const struct http_header *h = &rsp->headers[i];
-        if (hop_by_hop(h) || named_by_connection(rsp->headers, rsp->num_headers, h))
+        if (rsp->status != 101 &&
+            (hop_by_hop(h) || named_by_connection(rsp->headers, rsp->num_headers, h)))
+            continue;
+        if (persist_response_field(t, srv, h))
             continue;
         strbuf_printf(&sb, "%.*s: %.*s\r\n", (int)h->name_len, h->name, (int)h->value_len, h->value);
     }
-    if (!t->keepalive)
+    persist_response_fields(lb, t, srv, rsp, &sb);
+    if (!t->keepalive && rsp->status != 101)
         strbuf_printf(&sb, "Connection: close\r\n");
     strbuf_printf(&sb, "\r\n");
     struct rbuf *b = rbuf_from(&sb);
@@ -582,10 +595,19 @@ static int process_response(struct lb *lb, struct stream *s)
         s->timers[TIMER_TR] = now - s->timers[TIMER_TQ] - s->timers[TIMER_TW] - s->timers[TIMER_TC];
         t->status = 101;
         count_response(lb, s, 101, 1);
-        /* The 101 and whatever followed it go to the client as they came. */
+        /* The 101 and whatever followed it go to the client as they came,
+         * but for a persistence cookie's Set-Cookie. */
+        struct rbuf *head = NULL;
+        if (stream_server(lb, s)->be->ck.name) {
+            if ((head = build_response_head(lb, s, t, &rsp)) == NULL) {
+                txn_reply(lb, s, 500, "RH");
+                return 1;
+            }
+            pbuf_consume(t->rsp, (uint32_t)r);
+        }
         struct pbuf *to_cli = t->rsp, *to_srv = t->req;
         t->rsp = t->req = NULL;
-        tunnel_start(lb, s, to_cli, to_srv);
+        tunnel_start(lb, s, head, to_cli, to_srv);
         return 1;
     }
     if (rsp.status < 200) {
@@ -614,7 +636,7 @@ static int process_response(struct lb *lb, struct stream *s)
     if (framing.until_close)
         t->keepalive = 0;
     http_body_init(&t->rsp_body, &framing);
-    t->to_cli = build_response_head(t, &rsp);
+    t->to_cli = build_response_head(lb, s, t, &rsp);
     if (t->to_cli == NULL) {
         txn_reply(lb, s, 500, "RH");
         return 1;

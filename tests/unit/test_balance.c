@@ -236,6 +236,23 @@ static void test_server_usable(void)
     CHECK(!balance_server_usable(&srv[0]));
 }
 
+static void test_persistence_ignores_weight_and_maxconn_but_not_down_or_maint(void)
+{
+    setup(BALANCE_ROUNDROBIN, 1);
+    CHECK(balance_server_persist_ok(&srv[0]));
+    srv[0].weight = 0;
+    srv[0].maxconn = 1;
+    srv[0].cur_conns = 1;
+    CHECK(balance_server_persist_ok(&srv[0]));
+    srv[0].up = 0;
+    CHECK(!balance_server_persist_ok(&srv[0]));
+    srv[0].up = 1;
+    srv[0].admin = SRV_ADMIN_MAINT;
+    CHECK(!balance_server_persist_ok(&srv[0]));
+    srv[0].admin = SRV_ADMIN_DRAIN; /* draining keeps its persistent clients */
+    CHECK(balance_server_persist_ok(&srv[0]));
+}
+
 /* ---- backups ---- */
 
 static void test_backups_are_not_used_while_an_active_server_is_up(void)
@@ -705,6 +722,7 @@ int main(void)
     RUN(test_no_server_up_is_not_full);
     RUN(test_empty_backend_gives_no_server);
     RUN(test_server_usable);
+    RUN(test_persistence_ignores_weight_and_maxconn_but_not_down_or_maint);
 
     RUN(test_backups_are_not_used_while_an_active_server_is_up);
     RUN(test_active_servers_at_maxconn_queue_rather_than_use_backups);
