@@ -93,17 +93,16 @@ void lb_listeners_resume(struct lb *lb)
     }
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+/* Accepts up to ACCEPTS_PER_EVENT connections. Returns how many it took
+ * before it had to stop (fewer: the backlog is empty, or a limit). */
+static int accept_some(struct lb *lb, struct listener *li)
 {
-    struct lb *lb = w->data;
-    struct listener *li = (struct listener *)(void *)((char *)w - offsetof(struct listener, watcher));
-    (void)loop;
-    (void)revents;
-    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+    int i;
+    for (i = 0; i < ACCEPTS_PER_EVENT; i++) {
         if (at_limit(lb, li->fe)) {
             /* The backlog holds the rest until a stream closes. */
             listener_pause(lb, li);
-            return;
+            return i;
         }
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
@@ -123,7 +122,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
+            return i;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             log_warn("accept: %s (%u streams open); pausing accepts for %.0f ms", strerror(errno),
                      lb->actconn, ACCEPT_RETRY * 1000);
@@ -131,11 +130,20 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
                 listener_pause(lb, lb->listeners[k]);
             ev_timer_set(&lb->accept_retry, ACCEPT_RETRY, 0);
             ev_timer_start(lb->loop, &lb->accept_retry);
-            return;
+            return i;
         }
         log_warn("accept on %s: %s", li->text, strerror(errno));
-        return;
+        return i;
     }
+    return i;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct listener *li = (struct listener *)(void *)((char *)w - offsetof(struct listener, watcher));
+    (void)loop;
+    (void)revents;
+    accept_some(w->data, li);
 }
 
 static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -157,9 +165,17 @@ static void listeners_start(struct lb *lb, const struct worker_args *a)
     }
 }
 
-/* Our copies go; the sockets stay open for the master and newer workers. */
+/* Our copies go; the sockets stay open for the master and newer workers.
+ * What is already in our backlog is accepted first, so that a socket that
+ * closes now (a reload with fewer workers, or SIGTERM) resets no connection
+ * that was waiting on it. */
 static void listeners_close(struct lb *lb)
 {
+    for (unsigned i = 0; i < lb->cfg->nlisteners; i++) {
+        struct listener *li = lb->listeners[i];
+        while (li->fd >= 0 && !li->paused && accept_some(lb, li) == ACCEPTS_PER_EVENT)
+            ;
+    }
     for (unsigned i = 0; i < lb->cfg->nlisteners; i++) {
         struct listener *li = lb->listeners[i];
         if (li->fd >= 0) {
