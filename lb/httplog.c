@@ -138,6 +138,6 @@ void httplog_emit(struct lb *lb, struct stream *s, const char *term)
            timers[TIMER_TQ], timers[TIMER_TW], timers[TIMER_TC], timers[TIMER_TR],
            lb_now_ms(lb) - s->t_start, status, (unsigned long long)s->bytes_out,
            (unsigned long long)s->bytes_in, term[0], term[1], ck[0], ck[1], lb->actconn, li->fe->feconn,
-           be ? be->beconn : 0, srv ? srv->cur_conns : 0, t ? t->retries : 0, 0u,
-           be ? be->queue.len : 0, request);
+           be ? be->beconn : 0, srv ? srv->cur_conns : 0, t ? t->retries : 0,
+           srv ? srv->queue.len : 0u, be ? be->queue.len : 0, request);
 }

@@ -71,6 +71,29 @@ def test_the_chat_page_is_served_through_the_lb(demos):
     assert b"<html" in body.lower() and b"wscale" in body
 
 
+def test_the_lb_stats_page_and_runtime_api_show_the_backends(demos):
+    demo = demos("--backends", "2")
+    out = demo.stdout()
+    assert f"http://127.0.0.1:{demo.port}/stats" in out
+    # Both backends UP once their checks ran, on the page's CSV...
+    def rows():
+        with socket.create_connection(("127.0.0.1", demo.port), timeout=5) as s:
+            s.sendall(b"GET /stats;csv HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        lines = data.partition(b"\r\n\r\n")[2].decode().splitlines()
+        cols = lines[0].lstrip("# ").split(",")
+        return {(r[0], r[1]): r[cols.index("status")] for r in (l.split(",") for l in lines[1:] if l)}
+    wait_until(lambda: rows().get(("chat", "ws1")) == "UP" and rows().get(("chat", "ws2")) == "UP",
+               timeout=10, what="ws1 and ws2 UP on the stats page")
+    # ... and through the runtime API, the command the demo prints.
+    sock = out.split("socat stdio UNIX:")[1].split()[0]
+    r = subprocess.run(["socat", "stdio", f"UNIX:{sock}"], input="show servers state chat\n",
+                       capture_output=True, text=True, timeout=5)
+    assert r.returncode == 0 and " chat 1 ws1 " in r.stdout and " chat 2 ws2 " in r.stdout
+
+
 def test_demo_starts_and_stops_cleanly_three_times_in_a_row(demos, tmp_path):
     for _ in range(3):
         demo = demos("--backends", "2")
