@@ -374,6 +374,44 @@ def sanitized(pid):
         return "libasan" in f.read()
 
 
+def process_tree(pid):
+    """pid and its descendants: an lb's master and its workers."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            with open(f"/proc/{pids[i]}/task/{pids[i]}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def cpu_seconds(pid):
+    """User + system CPU of pid and its descendants (measurements)."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rss_kib(pid):
+    """Resident memory of pid and its descendants (measurements)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+    return total
+
+
 def is_worker(pid):
     """True if pid is (still) an lb worker process."""
     try:
