@@ -295,6 +295,12 @@ static void test_recommended_config_settings_are_read(void)
         CHECK_EQ_INT(c->log, LOG_TARGET_STDOUT);
         CHECK_EQ_INT(c->maxconn, 9000);
         CHECK_EQ_INT(c->hard_stop_after, 30000);
+        CHECK_EQ_INT(c->workers, 2);
+        CHECK_EQ_INT(c->close_spread_time, 10000);
+        CHECK_EQ_INT(c->nstats_sockets, 1);
+        struct proxy *stats = lb_config_find(c, "stats", PROXY_FRONTEND | PROXY_BACKEND);
+        CHECK(stats && stats->stats_enabled && strcmp(stats->stats_uri, "/stats") == 0 &&
+              stats->prometheus_uri && strcmp(stats->prometheus_uri, "/metrics") == 0);
         struct proxy *fe = lb_config_find(c, "chat", PROXY_FRONTEND);
         struct proxy *be = lb_config_find(c, "chat_servers", PROXY_BACKEND);
         CHECK(fe != NULL && be != NULL);
