@@ -1424,6 +1424,33 @@ static void check_server_cookies(struct parser *p, const struct proxy *be)
     }
 }
 
+/* Two binds on one address would share its port (the workers' sockets use
+ * SO_REUSEPORT) and split its traffic: refused, as a failing bind would be. */
+static void check_duplicate_binds(struct parser *p)
+{
+    for (struct proxy *a = p->cfg->proxies; a; a = a->next) {
+        for (size_t i = 0; (a->caps & PROXY_FRONTEND) && i < a->nbinds; i++) {
+            const struct listener *la = a->binds[i];
+            for (struct proxy *b = p->cfg->proxies; b; b = b->next) {
+                for (size_t j = 0; (b->caps & PROXY_FRONTEND) && j < b->nbinds; j++) {
+                    const struct listener *lb = b->binds[j];
+                    if (lb == la)
+                        goto next;
+                    if (lb->addr.len == la->addr.len &&
+                        memcmp(&lb->addr.ss, &la->addr.ss, la->addr.len) == 0) {
+                        p->line = la->line;
+                        error(p, "bind %s: the same address is bound at line %d (%s '%s')",
+                              la->text, lb->line, b->caps & PROXY_BACKEND ? "listen" : "frontend",
+                              b->name);
+                        goto next;
+                    }
+                }
+            }
+        next:;
+        }
+    }
+}
+
 static void finish(struct parser *p)
 {
     struct lb_config *cfg = p->cfg;
@@ -1490,6 +1517,7 @@ static void finish(struct parser *p)
             cfg->nservers += (unsigned)px->nservers;
         }
     }
+    check_duplicate_binds(p);
     if (cfg->nlisteners == 0 && p->nerrors == 0) {
         p->line = 0;
         error(p, "no frontend or listen section: nothing to do");

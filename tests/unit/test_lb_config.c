@@ -1100,6 +1100,17 @@ static void test_stats_page_and_prometheus(void)
                   BE_OK, 5, "only 'http-request use-service prometheus-exporter");
 }
 
+static void test_an_address_bound_twice_is_refused(void)
+{
+    CHECK_REFUSED(FE_OK "frontend other\n    bind 127.0.0.1:8080\n    timeout client 1s\n"
+                  "    default_backend be\n" BE_OK, 6, "bind 127.0.0.1:8080",
+                  "the same address is bound at line 2 (frontend 'fe')");
+    CHECK_REFUSED("frontend fe\n    bind 127.0.0.1:8080,127.0.0.1:8080\n    timeout client 1s\n"
+                  "    default_backend be\n" BE_OK, 2, "the same address is bound at line 2");
+    check_parses(FE_OK "frontend other\n    bind 127.0.0.1:8081\n    timeout client 1s\n"
+                 "    default_backend be\n" BE_OK);
+}
+
 static void test_names_are_restricted_to_haproxy_characters(void)
 {
     check_parses("frontend web-1.a:b_c\n    bind 127.0.0.1:8080\n    timeout client 1s\n"
@@ -1476,6 +1487,7 @@ int main(void)
     RUN(test_stats_sockets);
     RUN(test_stats_page_and_prometheus);
     RUN(test_names_are_restricted_to_haproxy_characters);
+    RUN(test_an_address_bound_twice_is_refused);
     RUN(test_bad_random_draws_are_refused);
 
     RUN(test_option_redispatch_forms);
