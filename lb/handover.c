@@ -91,36 +91,35 @@ static void pass(struct lb *lb)
 {
     struct handover *h = lb->out;
     unsigned later = 0, kept = 0;
-    for (size_t i = 0; i < lb->ntimeqs; i++) {
-        struct timeq_entry *e = lb->timeqs[i]->head.next;
-        while (e != &lb->timeqs[i]->head) {
-            struct timeq_entry *next = e->next;
-            struct stream *s = stream_of_tq(e);
-            int m = movable(lb, s, h->successor);
-            e = next;
-            if (m == LATER)
-                later++;
-            if (m == CANNOT && s->state == ST_TUNNEL)
-                kept++;
-            if (m != NOW)
-                continue;
-            struct handover_msg msg;
-            fill(lb, s, &msg);
-            int fds[2] = { s->cli.fd, s->srv.fd };
-            if (ctl_send(h->fd, &msg, sizeof(msg), fds, 2) != 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    ev_io_start(lb->loop, &h->writable);
-                    return;
-                }
-                log_warn("handing tunnels over to generation %u failed: %s; the %u left stay here",
-                         h->successor, strerror(errno), lb->actconn);
-                handover_free(lb);
+    size_t n;
+    struct stream **all = stream_list(lb, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct stream *s = all[i];
+        int m = s->state == ST_DEAD ? CANNOT : movable(lb, s, h->successor);
+        if (m == LATER)
+            later++;
+        if (m == CANNOT && s->state == ST_TUNNEL)
+            kept++;
+        if (m != NOW)
+            continue;
+        struct handover_msg msg;
+        fill(lb, s, &msg);
+        int fds[2] = { s->cli.fd, s->srv.fd };
+        if (ctl_send(h->fd, &msg, sizeof(msg), fds, 2) != 0) {
+            free(all);
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ev_io_start(lb->loop, &h->writable);
                 return;
             }
-            h->moved++;
-            stream_close(lb, s, NULL); /* our copies of the sockets go; theirs stay open */
+            log_warn("handing tunnels over to generation %u failed: %s; the %u left stay here",
+                     h->successor, strerror(errno), lb->actconn);
+            handover_free(lb);
+            return;
         }
+        h->moved++;
+        stream_close(lb, s, NULL); /* our copies of the sockets go; theirs stay open */
     }
+    free(all);
     if (!h->reported) {
         h->reported = 1;
         log_info("handed %u idle tunnels over to generation %u; %u stay here (TLS, closing, "

@@ -221,6 +221,21 @@ void stream_free_dead(struct lb *lb)
     }
 }
 
+struct stream **stream_list(struct lb *lb, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < lb->ntimeqs; i++)
+        total += lb->timeqs[i]->count;
+    struct stream **all = malloc((total ? total : 1) * sizeof(*all));
+    *n = 0;
+    if (all == NULL)
+        return NULL;
+    for (size_t i = 0; i < lb->ntimeqs; i++)
+        for (struct timeq_entry *e = lb->timeqs[i]->head.next; e != &lb->timeqs[i]->head; e = e->next)
+            all[(*n)++] = stream_of_tq(e);
+    return all;
+}
+
 void stream_close_all(struct lb *lb, const char *term)
 {
     /* Every live stream is in the timeout queue of its phase. Closing one

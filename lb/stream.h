@@ -135,6 +135,12 @@ void stream_close(struct lb *lb, struct stream *s, const char *term);
 /* Before the loop sleeps: free closed streams. */
 void stream_free_dead(struct lb *lb);
 
+/* Every live stream, in a new array (NULL if out of memory): a walk that
+ * closes streams must not follow the timeout queues, which closing one may
+ * reorder (a freed slot moves a queued stream on). Streams closed during
+ * the walk stay allocated until the loop sleeps, as ST_DEAD. */
+struct stream **stream_list(struct lb *lb, size_t *n);
+
 /* Closes every stream (SIGINT, end of drain). */
 void stream_close_all(struct lb *lb, const char *term);
 

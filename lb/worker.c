@@ -201,19 +201,19 @@ void lb_report_connect_failure(struct lb *lb, struct server *s, const char *why)
 static void kill_server_streams(struct lb *lb, const struct server *s)
 {
     unsigned killed = 0;
-    for (size_t i = 0; i < lb->ntimeqs; i++) {
-        struct timeq_entry *e = lb->timeqs[i]->head.next;
-        while (e != &lb->timeqs[i]->head) {
-            struct timeq_entry *next = e->next;
-            struct stream *st = stream_of_tq(e);
-            if (st->server == s->index && st->state != ST_QUEUED) {
-                stream_close(lb, st, "KD");
-                killed++;
-            }
-            e = next;
+    size_t n;
+    struct stream **all = stream_list(lb, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct stream *st = all[i];
+        if (st->state != ST_DEAD && st->state != ST_QUEUED && st->server == s->index) {
+            stream_close(lb, st, "KD");
+            killed++;
         }
     }
-    if (killed)
+    free(all);
+    if (all == NULL)
+        log_error("server %s/%s: out of memory: its sessions stay", s->be->name, s->name);
+    else if (killed)
         log_info("server %s/%s: shut down %u streams", s->be->name, s->name, killed);
 }
 
@@ -268,30 +268,30 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 /* Closes streams waiting for a request (nothing in flight on them). */
 static void close_idle(struct lb *lb)
 {
-    for (size_t i = 0; i < lb->ntimeqs; i++) {
-        struct timeq_entry *e = lb->timeqs[i]->head.next;
-        while (e != &lb->timeqs[i]->head) {
-            struct timeq_entry *next = e->next;
-            struct stream *s = stream_of_tq(e);
-            if (s->state == ST_REQ && (s->u.txn == NULL || s->u.txn->req == NULL ||
-                                       pbuf_len(s->u.txn->req) == 0))
-                stream_close(lb, s, NULL);
-            e = next;
-        }
+    size_t n;
+    struct stream **all = stream_list(lb, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct stream *s = all[i];
+        if (s->state == ST_REQ && (s->u.txn == NULL || s->u.txn->req == NULL ||
+                                   pbuf_len(s->u.txn->req) == 0))
+            stream_close(lb, s, NULL);
     }
+    free(all);
 }
 
-/* Closes up to n streams (the oldest of each queue first). */
+/* Closes up to n streams, the longest open first in each phase. */
 static unsigned close_some(struct lb *lb, unsigned n)
 {
     unsigned closed = 0;
-    for (size_t i = 0; i < lb->ntimeqs && closed < n; i++) {
-        struct timeq *q = lb->timeqs[i];
-        while (q->count > 0 && closed < n) {
-            stream_close(lb, stream_of_tq(q->head.next), "KD");
-            closed++;
-        }
+    size_t count;
+    struct stream **all = stream_list(lb, &count);
+    for (size_t i = 0; i < count && closed < n; i++) {
+        if (all[i]->state == ST_DEAD)
+            continue;
+        stream_close(lb, all[i], "KD");
+        closed++;
     }
+    free(all);
     return closed;
 }
 
