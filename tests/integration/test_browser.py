@@ -56,3 +56,42 @@ def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path, s
         if " restarted as pid " in line:
             name = line.split(" info: ")[1].split()[0]
             demo.children[name + "-restarted"] = int(line.rsplit(" ", 1)[1])
+
+
+STICKY_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "sticky-chat.mjs")
+
+
+def test_chromium_returns_to_its_backend_by_the_lbs_cookie(redis, backends, lbs, tmp_path):
+    """The backends' chat page through an lb inserting a SRV cookie: the page
+    and its WebSocket are on the server the cookie names, reloads and the
+    page's own reconnects (its tunnel shut from the runtime API) come back
+    there; with that server in maintenance the reconnect moves, the 101's
+    Set-Cookie moves the browser's cookie, and it stays there after the old
+    server is ready again."""
+    ids = ("ws1", "ws2", "ws3")
+    servers = [f"server {i} 127.0.0.1:{backends('--id', i, '--redis', redis.url).port} cookie {i}"
+               for i in ids]
+    sock = tmp_path / "lb.sock"
+    lb = lbs("global\n    stats socket {sock} level admin\n"
+             "defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n"
+             "    timeout server 30s\n    timeout tunnel 1h\n"
+             "frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n"
+             "backend be\n    balance roundrobin\n    cookie SRV insert indirect nocache\n"
+             + "".join(f"    {s}\n" for s in servers), sock=str(sock))
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    r = subprocess.run(["node", STICKY_SCRIPT, f"http://127.0.0.1:{lb.port}/", str(sock), str(shots)],
+                       capture_output=True, text=True, timeout=120)
+    observed = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
+    assert r.returncode == 0, f"{observed}\n{r.stderr}\n{lb.output()}"
+
+    first = observed["first"]
+    assert f"SRV={first}" in observed["firstCookie"], "the page's own GET set the cookie"
+    assert observed["reloads"] == [first] * 5
+    assert observed["reconnects"] == [first] * 3
+    moved = observed["moved"]
+    assert moved in ids and moved != first
+    assert f"SRV={moved}" in observed["movedCookie"], "the 101 moved the cookie"
+    assert observed["afterReady"] == moved
+    for name in ("sticky", "moved"):
+        assert (shots / f"{name}.png").stat().st_size > 5000, name
