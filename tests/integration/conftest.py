@@ -23,11 +23,12 @@ def redis(tmp_path):
 
 @pytest.fixture
 def backends(tmp_path):
-    """Starts backends: backends(args...) -> Backend. All are stopped at the end."""
+    """Starts backends: backends(args...) -> Backend. All are stopped at the end.
+    nofile=N starts one with at most N open files."""
     started = []
 
-    def start(*args, env=None, wait_healthy=True, port=None):
-        b = Backend(tmp_path, args, env=env, wait_healthy=wait_healthy, port=port)
+    def start(*args, env=None, wait_healthy=True, port=None, nofile=None):
+        b = Backend(tmp_path, args, env=env, wait_healthy=wait_healthy, port=port, nofile=nofile)
         started.append(b)
         return b
 
@@ -54,12 +55,13 @@ def echo(backends):
 @pytest.fixture
 def lbs(tmp_path):
     """Starts lb processes: lbs(config_text, **ports) -> Lb. In the text, {port}
-    is the lb's own (free) port; other {names} come from the keywords. All are
-    stopped at the end and must show no sanitizer report."""
+    is the lb's own (free) port; other {names} come from the keywords;
+    nofile=N starts it with at most N open files. All are stopped at the end
+    and must show no sanitizer report."""
     started = []
 
-    def start(config, wait_ready=True, args=(), **ports):
-        lb = Lb(tmp_path, config, wait_ready=wait_ready, args=args, **ports)
+    def start(config, wait_ready=True, args=(), nofile=None, **ports):
+        lb = Lb(tmp_path, config, wait_ready=wait_ready, args=args, nofile=nofile, **ports)
         started.append(lb)
         return lb
 

@@ -5,6 +5,7 @@ file in the test's temporary directory, and it is stopped by its pid when the
 test ends (see conftest.py). Nothing here fakes a component.
 """
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -39,10 +40,18 @@ def port_open(port):
         return False
 
 
-class Proc:
-    """A child process with a log file, stopped by pid."""
+def nofile_limiter(n):
+    """A preexec_fn lowering the child's soft limit of open files to n."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    return limit
 
-    def __init__(self, argv, log_path, env=None):
+
+class Proc:
+    """A child process with a log file, stopped by pid. nofile, if given,
+    is the soft limit of open files it starts with (RLIMIT_NOFILE)."""
+
+    def __init__(self, argv, log_path, env=None, nofile=None):
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
@@ -50,7 +59,8 @@ class Proc:
         if env:
             full_env.update(env)
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                  env=full_env, start_new_session=True)
+                                  env=full_env, start_new_session=True,
+                                  preexec_fn=None if nofile is None else nofile_limiter(nofile))
         self.pid = self.p.pid
 
     def ready_or_stop(self, ready, what, timeout=10.0):
@@ -155,10 +165,10 @@ class Redis:
 class Backend:
     """A `wscale backend` process."""
 
-    def __init__(self, tmp_path, args, env=None, wait_healthy=True, port=None):
+    def __init__(self, tmp_path, args, env=None, wait_healthy=True, port=None, nofile=None):
         self.port = port or free_port()
         argv = [WSCALE, "backend", "--listen", f"127.0.0.1:{self.port}"] + list(args)
-        self.proc = Proc(argv, str(tmp_path / f"backend-{self.port}.log"), env=env)
+        self.proc = Proc(argv, str(tmp_path / f"backend-{self.port}.log"), env=env, nofile=nofile)
         self.pid = self.proc.pid
         self.proc.ready_or_stop(lambda: port_open(self.port), f"backend on port {self.port}")
         if wait_healthy:
@@ -209,12 +219,12 @@ class Lb:
     any keyword given. The process is the master; the workers are its
     children (workers())."""
 
-    def __init__(self, tmp_path, config, wait_ready=True, args=(), **ports):
+    def __init__(self, tmp_path, config, wait_ready=True, args=(), nofile=None, **ports):
         self.port = free_port()
         self.config_path = tmp_path / f"lb-{self.port}.cfg"
         self.config_path.write_text(config.format(port=self.port, **ports))
         argv = [WSCALE, "lb", "-f", str(self.config_path)] + list(args)
-        self.proc = Proc(argv, str(tmp_path / f"lb-{self.port}.log"))
+        self.proc = Proc(argv, str(tmp_path / f"lb-{self.port}.log"), nofile=nofile)
         self.pid = self.proc.pid
         self.known_workers = set()
         if wait_ready:
