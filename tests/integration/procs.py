@@ -41,15 +41,16 @@ def port_open(port):
 
 
 def nofile_limiter(n):
-    """A preexec_fn lowering the child's soft limit of open files to n."""
+    """A preexec_fn setting the child's limit of open files (soft and hard: the
+    lb raises its soft limit to the hard one) to n."""
     def limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (n, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
     return limit
 
 
 class Proc:
     """A child process with a log file, stopped by pid. nofile, if given,
-    is the soft limit of open files it starts with (RLIMIT_NOFILE)."""
+    is its limit of open files (RLIMIT_NOFILE, soft and hard)."""
 
     def __init__(self, argv, log_path, env=None, nofile=None):
         self.argv = argv

@@ -1,0 +1,111 @@
+"""Faults the system must survive (issue 7): it keeps working and loses nothing.
+
+Each test names the figure it holds; together with the tests kept elsewhere
+they read as one table:
+
+  fault                                   test
+  backend SIGKILLed under chat traffic    test_faults: backend killed among 60 chatting clients
+  Redis killed and restarted (lossless)   test_redis: ..._while_clients_send_loses_nothing,
+                                          ..._queued_while_redis_is_down_are_published_...
+  Redis away under traffic (/healthz,     test_faults: redis away under traffic
+  bounded publish queue)                  test_http: test_healthz_turns_503_naming_redis_when_redis_dies,
+                                          test_redis: test_full_publish_queue_closes_the_sender_with_1013
+  slowloris                               test_faults: 2000 slowloris, lb and backend
+                                          test_lb_http: test_a_slow_header_client_gets_408_...
+  flood past maxconn and EMFILE           test_faults: 2000 connections flood
+  half-open peers (SIGSTOP)               test_faults: 500 frozen clients, lb and backend
+  slow consumer                           test_limits: test_client_that_never_reads_is_closed_...,
+                                          test_ping_flood_from_a_client_that_never_reads_...
+                                          test_lb_tunnel: test_client_that_stops_reading_then_resumes_...
+  killed backend marked DOWN              test_lb_health: test_killed_backend_is_marked_down_...
+  garbage at every port                   test_faults: garbage of every kind at 5 ports
+
+Bounds are generous: the sanitized build (make test SANITIZE=1) runs the same
+tests several times slower, and other jobs share the machine.
+"""
+import signal
+import time
+
+import pytest
+import websockets
+
+import flood
+from procs import cpu_seconds, wait_until
+from test_lb_tunnel import Client, lb_config
+
+SLACK = 5.0  # seconds of grace on every deadline (ASan, a busy machine)
+
+
+@pytest.fixture(autouse=True)
+def many_files():
+    flood.raise_nofile()
+
+
+def served(port, within):
+    """Seconds until a new WebSocket client gets its 101 and greeting and an
+    echo through `port`; fails after `within` seconds."""
+    t0 = time.monotonic()
+
+    def attempt():
+        try:
+            c = Client(port, timeout=2.0)
+            try:
+                c.greeting()
+                return c.echo("back to normal") == "back to normal"
+            finally:
+                c.close()
+        except (OSError, AssertionError):
+            return False
+    wait_until(attempt, timeout=within, interval=0.1, what=f"a normal client served on {port}")
+    return time.monotonic() - t0
+
+
+# --- 4. connection flood past maxconn and past the file limit -----------------------------
+
+FLOOD = 2000
+
+
+def flood_lb(backends, lbs, maxconn, nofile):
+    b = backends("--echo", "--id", "flooded")
+    lb = lbs(lb_config([f"server s1 127.0.0.1:{b.port}"], global_=f"maxconn {maxconn}",
+                       defaults="timeout http-request 60s"), nofile=nofile)
+    return lb.port, lb.pid, lb.worker_pid(), lb.output
+
+
+def flood_backend(backends, lbs, maxconn, nofile):
+    b = backends("--echo", "--id", "flooded", "--handshake-timeout", "60s", nofile=nofile)
+    return b.port, b.pid, b.pid, b.output
+
+
+@pytest.mark.parametrize("target, make, maxconn, nofile", [
+    ("lb at global maxconn 200", flood_lb, 200, None),
+    ("lb at 256 open files (EMFILE, maxconn 2000)", flood_lb, 2000, 256),
+    ("backend at 256 open files (EMFILE)", flood_backend, None, 256),
+], ids=["lb-maxconn", "lb-emfile", "backend-emfile"])
+def test_2000_connections_flood_idles_under_50_percent_cpu_and_serves_again(backends, lbs, target,
+                                                                           make, maxconn, nofile):
+    port, pid, server_pid, output = make(backends, lbs, maxconn, nofile)
+    fds_before = flood.fd_count(server_pid)
+    socks = flood.flood(port, FLOOD)
+    try:
+        # Accepted up to the limit, the rest waits in the backlog.
+        if nofile:
+            wait_until(lambda: "accept: Too many open files" in output(), timeout=SLACK,
+                       what=f"{target}: accept() failing with EMFILE")
+        else:
+            wait_until(lambda: flood.fd_count(server_pid) - fds_before >= maxconn, timeout=SLACK,
+                       what=f"{target}: {maxconn} connections accepted")
+        time.sleep(0.5)
+        held = flood.fd_count(server_pid) - fds_before
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(2.0)
+        cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        print(f"{target}: {FLOOD} idle connections, {held} accepted, CPU {cpu:.0%} of a core over 2 s")
+        if maxconn and not nofile:
+            assert held == maxconn, f"{target}: {held} connections accepted"
+        assert cpu < 0.5, f"{target}: {cpu:.0%} of a core while flooded: spinning?\n{output()[-2000:]}"
+    finally:
+        for s in socks:
+            s.close()
+    took = served(port, within=3 + SLACK)
+    print(f"{target}: a normal client served {took:.1f}s after the flood closed")
