@@ -23,8 +23,10 @@ they read as one table:
 Bounds are generous: the sanitized build (make test SANITIZE=1) runs the same
 tests several times slower, and other jobs share the machine.
 """
+import asyncio
 import signal
 import time
+from collections import Counter
 
 import pytest
 import websockets
@@ -32,6 +34,7 @@ import websockets
 import flood
 from procs import cpu_seconds, wait_until
 from test_lb_tunnel import Client, lb_config
+from wsraw import upgrade_request
 
 SLACK = 5.0  # seconds of grace on every deadline (ASan, a busy machine)
 
@@ -39,6 +42,10 @@ SLACK = 5.0  # seconds of grace on every deadline (ASan, a busy machine)
 @pytest.fixture(autouse=True)
 def many_files():
     flood.raise_nofile()
+
+
+def run(coro, timeout):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def served(port, within):
@@ -58,6 +65,68 @@ def served(port, within):
             return False
     wait_until(attempt, timeout=within, interval=0.1, what=f"a normal client served on {port}")
     return time.monotonic() - t0
+
+
+# --- 3. slowloris ---------------------------------------------------------------------
+
+SLOW, NORMAL, HEAD_TIMEOUT = 2000, 200, 3.0
+# A request head far longer than HEAD_TIMEOUT seconds at one byte a second.
+SLOW_HEAD = upgrade_request(extra=[f"X-Slow: {'s' * 200}"])
+
+
+async def normal_client(url):
+    """Connects, reads the greeting, exchanges one message; None if all
+    went well, else what went wrong."""
+    try:
+        async with websockets.connect(url, open_timeout=3 + SLACK) as ws:
+            await asyncio.wait_for(ws.recv(), SLACK)
+            await ws.send("normal")
+            reply = await asyncio.wait_for(ws.recv(), SLACK)
+            return None if reply == "normal" else f"echoed {reply!r}"
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as e:
+        return repr(e)
+
+
+def slowloris_lb(backends, lbs):
+    b = backends("--echo", "--id", "e")
+    lb = lbs(lb_config([f"server s1 127.0.0.1:{b.port}"],
+                       defaults=f"timeout http-request {HEAD_TIMEOUT:g}s"))
+    return lb.port
+
+
+def slowloris_backend(backends, lbs):
+    return backends("--echo", "--id", "e", "--handshake-timeout", f"{HEAD_TIMEOUT:g}s").port
+
+
+@pytest.mark.parametrize("target, make", [
+    ("lb (timeout http-request 3s)", slowloris_lb),
+    ("backend (--handshake-timeout 3s)", slowloris_backend),
+], ids=["lb", "backend"])
+def test_2000_slowloris_connections_0_failures_among_200_normal_clients(backends, lbs, target, make):
+    port = make(backends, lbs)
+
+    async def main():
+        tasks, opened = await flood.slowloris(port, SLOW, SLOW_HEAD, bound=HEAD_TIMEOUT + 3 * SLACK)
+        assert len(opened) == SLOW, f"{len(opened)} of {SLOW} slow connections connected"
+        assert not any(t.done() for t in tasks), "slow connections ended before the normal clients came"
+        t0 = time.monotonic()
+        failures = [f for f in await asyncio.gather(*(normal_client(f"ws://127.0.0.1:{port}/")
+                                                      for _ in range(NORMAL))) if f]
+        normal_took = time.monotonic() - t0
+        still_open = sum(not t.done() for t in tasks)
+        return failures, normal_took, still_open, await asyncio.gather(*tasks)
+
+    failures, normal_took, still_open, slow = run(main(), timeout=HEAD_TIMEOUT + 4 * SLACK)
+    ends = Counter(s.end if s.status is None else f"{s.status} then {s.end}" for s in slow)
+    after = sorted(s.after for s in slow if s.after is not None)
+    print(f"{target}: {SLOW} slowloris connections; {NORMAL} normal clients done in "
+          f"{normal_took:.1f}s with {len(failures)} failures while {still_open} slow ones were open; "
+          f"the slow ones ended {dict(ends)} after {after[0]:.1f}..{after[-1]:.1f}s")
+    assert failures == [], f"{len(failures)} of {NORMAL} normal clients failed: {failures[:5]}"
+    assert ends["open"] == 0, f"{ends['open']} slow connections still open at the deadline"
+    assert set(ends) <= {"close", "reset", "408 then close", "408 then reset"}, ends
+    assert after[0] >= HEAD_TIMEOUT - 0.5, f"a slow connection cut after {after[0]:.1f}s"
+    assert after[-1] <= HEAD_TIMEOUT + SLACK, f"a slow connection cut only after {after[-1]:.1f}s"
 
 
 # --- 4. connection flood past maxconn and past the file limit -----------------------------
