@@ -199,3 +199,44 @@ def rss_kib(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+    return data
+
+
+# --- a client process that holds WebSockets open (frozen by the test) -----------------------
+
+def hold(port, n, batch=50):
+    """Opens n WebSockets to port (each past its 101 and greeting), prints
+    'ready', then sleeps without ever reading again."""
+    from wsraw import upgrade_request
+    socks = []
+    while len(socks) < n:
+        group = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                 for _ in range(min(batch, n - len(socks)))]
+        for s in group:
+            s.sendall(upgrade_request())
+        for s in group:
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += recv_exact(s, 1)
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            recv_exact(s, recv_exact(s, 2)[1])  # the greeting
+        socks += group
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["hold"]:
+        raise_nofile()
+        hold(int(sys.argv[2]), int(sys.argv[3]))
