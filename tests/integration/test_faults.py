@@ -250,6 +250,111 @@ def test_backend_killed_among_60_chatting_clients_its_clients_move_and_the_other
     assert "server chat/ws1 is DOWN" in lb.output()
 
 
+# --- 2. Redis away under traffic ------------------------------------------------------------
+
+QUEUE, MSG = 64 * 1024, 1000  # --publish-queue bytes; bytes per message
+
+
+def first_occurrences(seq):
+    seen, out = set(), []
+    for x in seq:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+def test_redis_away_under_traffic_healthz_503_then_200_and_a_64k_publish_queue_bounds_it(redis, backends):
+    """5 senders write 1000-byte messages every 20 ms, 5 listeners listen;
+    Redis is killed for 2 s. The backend answers 503 naming Redis, holds at
+    most --publish-queue bytes, closes each sender whose message does not fit
+    with 1013 (documented in --help), and once Redis is back every listener
+    gets, of each sender, everything up to the refused message: nothing
+    lost, nothing out of order."""
+    b = backends("--id", "ws1", "--redis", redis.url, "--publish-queue", str(QUEUE), "--max-message", "4k")
+    queue_peak, health = [0], []
+
+    async def sender(name, sent, codes):
+        async with websockets.connect(b.url, max_queue=None) as ws:
+            await ws.recv()
+            try:
+                for seq in range(100000):
+                    await ws.send(f"{name}.{seq}.".ljust(MSG, "x"))
+                    sent[name] = seq + 1
+                    await asyncio.sleep(0.02)
+            except websockets.ConnectionClosed as e:
+                codes[name] = e.rcvd.code if e.rcvd else None
+
+    async def listener(got, done):
+        async with websockets.connect(b.url, max_queue=None) as ws:
+            await ws.recv()
+            while not done.is_set():
+                try:
+                    text = await asyncio.wait_for(ws.recv(), 0.2)
+                except asyncio.TimeoutError:
+                    continue
+                name, seq, _ = text.split(":", 1)[1].split(".", 2)
+                got.setdefault(name, []).append(int(seq))
+
+    def watch():
+        status, body = b.healthz()
+        health.append((status, body.strip()))
+        queue_peak[0] = max(queue_peak[0], b.metrics()["wscale_publish_queue_bytes"])
+        return status
+
+    async def main():
+        names = [f"s{i}" for i in range(5)]
+        sent, codes, done = {}, {}, asyncio.Event()
+        gots = [{} for _ in range(5)]
+        listeners = [asyncio.create_task(listener(g, done)) for g in gots]
+        senders = [asyncio.create_task(sender(n, sent, codes)) for n in names]
+        await asyncio.sleep(1.0)
+        redis.kill()
+        t0 = time.monotonic()
+        while watch() != 503:
+            assert time.monotonic() - t0 < SLACK, "healthz still 200 with Redis gone"
+            await asyncio.sleep(0.05)
+        print(f"healthz 503 {time.monotonic() - t0:.2f}s after Redis died: {health[-1][1]!r}")
+        await asyncio.wait_for(asyncio.gather(*senders), SLACK)  # each refused at the full queue
+        while time.monotonic() - t0 < 2.0:
+            assert watch() == 503
+            await asyncio.sleep(0.1)
+        queued = b.metrics()
+        redis.start()
+        t1 = time.monotonic()
+        while watch() != 200:
+            assert time.monotonic() - t1 < 2 * SLACK, "healthz not 200 again after Redis returned"
+            await asyncio.sleep(0.05)
+        print(f"healthz 200 {time.monotonic() - t1:.2f}s after Redis returned")
+        deadline = time.monotonic() + SLACK
+        while any(len(first_occurrences(g.get(n, []))) < sent[n] - 5 for g in gots for n in names):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # anything more than it should would arrive now
+        done.set()
+        await asyncio.gather(*listeners)
+        return names, sent, codes, gots, queued
+
+    names, sent, codes, gots, queued = run(main(), timeout=30 + 4 * SLACK)
+    waiting = queued['wscale_publish_queue_messages{state="waiting"}'] + \
+        queued['wscale_publish_queue_messages{state="in_flight"}']
+    delivered = {n: len(first_occurrences(gots[0].get(n, []))) for n in names}
+    print(f"Redis away 2 s under 5 senders: queue peak {queue_peak[0]:.0f} of {QUEUE} bytes, "
+          f"{waiting:.0f} messages held, senders closed {codes}; sent {sent}, delivered {delivered}")
+    assert queue_peak[0] <= QUEUE
+    assert codes == {n: 1013 for n in names}
+    assert all(body.startswith("redis") for status, body in health if status == 503), health
+    assert b.metrics()["wscale_publish_queue_full_closes_total"] == len(names)
+    assert waiting >= (QUEUE // MSG) - len(names), "the queue was not full while Redis was away"
+    for g in gots:
+        for n in names:
+            got = first_occurrences(g.get(n, []))
+            assert got == list(range(len(got))), f"{n}'s messages with a gap or out of order"
+            # All it sent but the refused one and those behind it on the wire.
+            assert sent[n] - 5 <= len(got) <= sent[n], f"{n}: sent {sent[n]}, delivered {len(got)}"
+
+
 # --- 3. slowloris ---------------------------------------------------------------------
 
 SLOW, NORMAL, HEAD_TIMEOUT = 2000, 200, 3.0
