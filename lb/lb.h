@@ -55,6 +55,7 @@ struct lb {
     ev_tstamp spread_start;        /* close-spread-time: closing started then */
     unsigned spread_total, spread_closed;
     ev_timer accept_retry;         /* out of file descriptors: accept again later */
+    unsigned accept_pauses;        /* of the current shortage; it is logged once */
     ev_prepare before_sleep;
     struct stream *dead;           /* streams to free before the loop sleeps */
     struct interned_line *lines;   /* request lines of tunnels (httplog.c) */

@@ -108,6 +108,10 @@ static int accept_some(struct lb *lb, struct listener *li)
         socklen_t len = sizeof(ss);
         int fd = accept4(li->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (lb->accept_pauses) {
+                log_info("accepting again after %u pauses for lack of descriptors", lb->accept_pauses);
+                lb->accept_pauses = 0;
+            }
             if (li->tls) {
                 SSL *ssl = (size_t)fd < lb->tls_size ? tls_server_ssl(li->tls, fd) : NULL;
                 if (ssl == NULL) {
@@ -124,8 +128,10 @@ static int accept_some(struct lb *lb, struct listener *li)
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return i;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            log_warn("accept: %s (%u streams open); pausing accepts for %.0f ms", strerror(errno),
-                     lb->actconn, ACCEPT_RETRY * 1000);
+            /* Retried every ACCEPT_RETRY while the shortage lasts: said once. */
+            if (lb->accept_pauses++ == 0)
+                log_warn("accept: %s (%u streams open); pausing accepts for %.0f ms until "
+                         "descriptors free up", strerror(errno), lb->actconn, ACCEPT_RETRY * 1000);
             for (unsigned k = 0; k < lb->cfg->nlisteners; k++)
                 listener_pause(lb, lb->listeners[k]);
             ev_timer_set(&lb->accept_retry, ACCEPT_RETRY, 0);
