@@ -7,11 +7,15 @@ bound it is given.
 """
 import asyncio
 import os
+import random
 import resource
 import select
 import socket
 import ssl
+import sys
 import time
+
+from wsraw import upgrade_request
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # An empty SETTINGS frame, as a real HTTP/2 client sends right after the preface.
@@ -65,6 +69,7 @@ async def slow_connection(port, head, deadline, opened):
     out = Slow()
     sock = socket.socket()
     sock.setblocking(False)
+    t0 = time.monotonic()
     try:
         await loop.sock_connect(sock, ("127.0.0.1", port))
         t0 = time.monotonic()
@@ -173,7 +178,6 @@ def barrage(sock, payload, endless=b"", bound=10.0):
 
 
 def seeded_random_bytes(seed, n):
-    import random
     return random.Random(seed).randbytes(n)
 
 
@@ -216,7 +220,6 @@ def recv_exact(sock, n):
 def hold(port, n, batch=50):
     """Opens n WebSockets to port (each past its 101 and greeting), prints
     'ready', then sleeps without ever reading again."""
-    from wsraw import upgrade_request
     socks = []
     while len(socks) < n:
         group = [socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -236,7 +239,6 @@ def hold(port, n, batch=50):
 
 
 if __name__ == "__main__":
-    import sys
     if sys.argv[1:2] == ["hold"]:
         raise_nofile()
         hold(int(sys.argv[2]), int(sys.argv[3]))
