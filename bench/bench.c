@@ -331,7 +331,7 @@ static int spawn(struct parent *p, const struct net_addr *addrs, const uint32_t 
             for (unsigned j = 0; j < i; j++) {
                 close(p->kids[j].up);
                 close(p->kids[j].down);
-                p->kids[j].eof = 1;
+                p->kids[j].pid = 0; /* not this process's to close or wait for */
             }
             close(up[0]);
             close(down[1]);
@@ -388,6 +388,7 @@ int bench_main(int argc, char **argv)
     }
     long files = net_raise_nofile();
     uint64_t per_proc = (o->clients + o->procs - 1) / o->procs;
+    long room_per_proc = files > FILES_RESERVED ? files - FILES_RESERVED : -1;
     if (files > 0 && per_proc + FILES_RESERVED > (uint64_t)files) {
         uint64_t room = (uint64_t)files > FILES_RESERVED ? (uint64_t)files - FILES_RESERVED : 1;
         fprintf(stderr, "wscale bench: %ld open files per process: use -P %llu for %llu connections\n",
@@ -442,9 +443,8 @@ int bench_main(int argc, char **argv)
         fprintf(stderr, "wscale bench: could not reach the target: %s\n",
                 first_error ? first_error : "no connection succeeded");
     } else if (!broken) {
-        if (first_error && !o->json)
-            fprintf(stderr, "wscale bench: first error: %s\n", first_error);
-        struct bench_report rep = { .o = o, .r = &total, .procs = p.n,
+        struct bench_report rep = { .o = o, .r = &total, .procs = p.n, .room_per_proc = room_per_proc,
+                                    .first_error = first_error,
                                     .rss_before_kib = p.rss_before, .rss_after_kib = p.rss_after };
         if (o->json)
             bench_report_json(stdout, &rep);

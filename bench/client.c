@@ -383,7 +383,7 @@ static void connected(struct client *c)
         broken(c, strerror(err));
         return;
     }
-    if (c->w->tls) {
+    if (c->url->tls) {
         int is_ip = strspn(c->url->host, "0123456789.:abcdefABCDEF") == strlen(c->url->host) &&
                     strpbrk(c->url->host, ".:") != NULL;
         c->ssl = tls_client_ssl(c->w->tls, c->fd, is_ip ? NULL : c->url->host, NULL);

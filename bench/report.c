@@ -60,6 +60,11 @@ void bench_report_table(FILE *out, const struct bench_report *rep)
             rep->procs == 1 ? "" : "es");
     fprintf(out, "  %-12s established %" PRIu64 "   failed %" PRIu64 "   closed by server %" PRIu64 "\n",
             "connections", r->established, r->failed, r->closed);
+    if (rep->first_error)
+        fprintf(out, "  %-12s %s\n", "first error", rep->first_error);
+    if (rep->room_per_proc > 0)
+        fprintf(out, "  %-12s up to %ld connections per process (open files)\n", "capacity",
+                rep->room_per_proc);
     table_hist(out, "handshake", &r->handshake);
     switch (o->mode) {
     case BENCH_IDLE:
@@ -125,6 +130,12 @@ void bench_report_json(FILE *out, const struct bench_report *rep)
     fprintf(out, ",\"attempted\":%" PRIu64 ",\"established\":%" PRIu64 ",\"failed\":%" PRIu64
             ",\"closed_by_server\":%" PRIu64,
             r->attempted, r->established, r->failed, r->closed);
+    if (rep->room_per_proc > 0)
+        fprintf(out, ",\"max_connections_per_proc\":%ld", rep->room_per_proc);
+    if (rep->first_error) {
+        fputs(",\"first_error\":", out);
+        json_string(out, rep->first_error);
+    }
     json_hist(out, "handshake_us", &r->handshake);
     switch (o->mode) {
     case BENCH_IDLE:

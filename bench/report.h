@@ -11,6 +11,8 @@ struct bench_report {
     const struct bench_opts *o;
     const struct bench_result *r;
     unsigned procs;
+    long room_per_proc;        /* connections the open-files limit allows a process, -1: unknown */
+    const char *first_error;   /* the first connection that failed, and why; or NULL */
     long long rss_before_kib, rss_after_kib; /* idle --pid; -1: not measured */
 };
 

@@ -217,3 +217,17 @@ def test_help_lists_the_modes():
         assert mode in out
     p = subprocess.run([WSCALE, "--help"], capture_output=True, text=True, timeout=10)
     assert "bench" in p.stdout
+
+
+def test_a_run_with_some_failures_still_reports_and_exits_0(echo):
+    refused = f"ws://127.0.0.1:{free_port()}/"
+    r = bench_json("storm", "-u", f"{echo.url},{refused}", "-c", "10")
+    assert r["established"] == 5 and r["failed"] == 5 and r["attempted"] == 10
+    assert refused in r["first_error"] and "Connection refused" in r["first_error"]
+
+
+def test_plain_and_tls_urls_mix(certs, backends, lbs):
+    b = backends("--echo", "--id", "e1")
+    lb = lbs(tls_config(certs, [b.port]))
+    r = bench_json("storm", "-u", f"wss://127.0.0.1:{lb.port}/,{b.url}", "-c", "20")
+    assert r["established"] == 20 and r["failed"] == 0
