@@ -81,14 +81,11 @@ static struct client *next_publisher(struct bench_worker *w, struct fanout *f)
     return NULL;
 }
 
-static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+/* Sends every message due by `until`: message k is due at k / rate seconds
+ * after the window opened. */
+static void send_due(struct bench_worker *w, struct fanout *f, uint64_t until)
 {
-    (void)loop;
-    (void)revents;
-    struct bench_worker *w = t->data;
-    struct fanout *f = w->mode;
-    uint64_t now = bench_now_ns();
-    uint64_t due = (uint64_t)((double)(now - f->start_ns) / 1e9 * f->rate) + 1;
+    uint64_t due = (uint64_t)((double)(until - f->start_ns) / 1e9 * f->rate);
     while (w->r.sent < due) {
         struct client *c = next_publisher(w, f);
         if (c == NULL)
@@ -98,6 +95,14 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
         w->r.sent++;
         client_send_text(c, f->msg, w->o->size);
     }
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bench_worker *w = t->data;
+    send_due(w, w->mode, bench_now_ns());
 }
 
 static void fanout_start(struct bench_worker *w)
@@ -111,7 +116,7 @@ static void fanout_start(struct bench_worker *w)
     double interval = 1.0 / f->rate;
     interval = interval < TICK_MIN ? TICK_MIN : interval > TICK_MAX ? TICK_MAX : interval;
     f->start_ns = bench_now_ns();
-    ev_timer_init(&f->tick, on_tick, 0, interval);
+    ev_timer_init(&f->tick, on_tick, interval, interval);
     f->tick.data = w;
     ev_timer_start(w->loop, &f->tick);
 }
@@ -156,7 +161,11 @@ static void fanout_closed(struct client *c)
 static void fanout_window_end(struct bench_worker *w)
 {
     struct fanout *f = w->mode;
-    ev_timer_stop(w->loop, &f->tick);
+    if (f->npublishers > 0) {
+        /* The window timer may fire just before the last tick. */
+        send_due(w, f, f->start_ns + w->o->duration_ms * 1000000u);
+        ev_timer_stop(w->loop, &f->tick);
+    }
     bench_worker_tell(w, "sent %llu", (unsigned long long)w->r.sent);
 }
 

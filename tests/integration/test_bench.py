@@ -231,3 +231,8 @@ def test_plain_and_tls_urls_mix(certs, backends, lbs):
     lb = lbs(tls_config(certs, [b.port]))
     r = bench_json("storm", "-u", f"wss://127.0.0.1:{lb.port}/,{b.url}", "-c", "20")
     assert r["established"] == 20 and r["failed"] == 0
+
+
+def test_idle_with_a_connect_rate_opens_them_all(echo):
+    r = bench_json("idle", "-u", echo.url, "-c", "40", "-R", "200", "-t", "200ms", "-P", "2")
+    assert r["established"] == 40 and r["failed"] == 0 and r["procs"] == 2
