@@ -67,6 +67,7 @@ static void usage(FILE *out)
 "      --max-connecting N   connects in progress per process              (256)\n"
 "      --grace D            fanout, echo: time late messages get after the\n"
 "                           window                                         (2s)\n"
+"      --timeout D          connect, TLS and upgrade must end within D     (10s)\n"
 "      --source A[-B]       IPv4 source addresses to use in turn; by default,\n"
 "                           beyond 28000 connections to a loopback address,\n"
 "                           127.0.0.1, 127.0.0.2, ...\n"

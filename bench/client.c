@@ -101,6 +101,11 @@ static void broken(struct client *c, const char *what)
     }
 }
 
+void client_fail(struct client *c, const char *why)
+{
+    broken(c, why);
+}
+
 /* Queues bytes the socket did not take. */
 static int keep(struct client *c, const uint8_t *p, size_t len)
 {

@@ -60,6 +60,9 @@ int client_start(struct client *c, const struct net_addr *addr, uint32_t source)
  * (it is then CLIENT_DONE). */
 int client_send_text(struct client *c, const uint8_t *data, size_t len);
 
+/* Gives up on a connection that is not open yet: counted as failed. */
+void client_fail(struct client *c, const char *why);
+
 /* Sends a close frame (1000) and releases the connection without waiting. */
 void client_close(struct client *c);
 

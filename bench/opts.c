@@ -119,7 +119,7 @@ int bench_source_parse(const char *text, uint32_t *first, uint32_t *last)
 enum {
     OPT_URL = 1, OPT_CLIENTS, OPT_PUBLISHERS, OPT_RATE, OPT_CONNECT_RATE, OPT_SIZE,
     OPT_DURATION, OPT_PROCS, OPT_JSON, OPT_QUIET, OPT_PROGRESS, OPT_SOURCE, OPT_PID,
-    OPT_MAX_CONNECTING, OPT_GRACE, OPT_HELP,
+    OPT_MAX_CONNECTING, OPT_GRACE, OPT_TIMEOUT, OPT_HELP,
 };
 
 static const struct cli_option options[] = {
@@ -138,6 +138,7 @@ static const struct cli_option options[] = {
     { "pid", 0, 1, OPT_PID },
     { "max-connecting", 0, 1, OPT_MAX_CONNECTING },
     { "grace", 0, 1, OPT_GRACE },
+    { "timeout", 0, 1, OPT_TIMEOUT },
     { "help", 'h', 0, OPT_HELP },
     { NULL, 0, 0, 0 },
 };
@@ -223,11 +224,12 @@ static int parse_option(struct bench_opts *o, int id, const struct cli *c, char 
             return fail(err, err_size, "%s '%s': expected a size from 1 to 16m (e.g. 64, 1k)", opt, v);
         return 0;
     case OPT_DURATION:
-    case OPT_GRACE: {
+    case OPT_GRACE:
+    case OPT_TIMEOUT: {
         uint64_t ms;
-        if (units_parse_duration(v, UNITS_SECONDS, &ms) != 0 || (id == OPT_DURATION && ms == 0))
+        if (units_parse_duration(v, UNITS_SECONDS, &ms) != 0 || (id != OPT_GRACE && ms == 0))
             return fail(err, err_size, "%s '%s': expected a duration such as 10s, 500ms or 2m", opt, v);
-        *(id == OPT_DURATION ? &o->duration_ms : &o->grace_ms) = ms;
+        *(id == OPT_DURATION ? &o->duration_ms : id == OPT_GRACE ? &o->grace_ms : &o->timeout_ms) = ms;
         return 0;
     }
     case OPT_JSON: o->json = 1; return 0;
@@ -264,6 +266,7 @@ int bench_opts_parse(struct bench_opts *o, int argc, char **argv, char *err, siz
     o->procs = 1;
     o->max_connecting = 256;
     o->grace_ms = 2000;
+    o->timeout_ms = 10000;
 
     struct cli c;
     cli_init(&c, argc, argv, 2);

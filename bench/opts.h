@@ -34,6 +34,7 @@ struct bench_opts {
     uint64_t procs;          /* -P */
     uint64_t max_connecting; /* connects in progress per process */
     uint64_t grace_ms;       /* fanout and echo: wait for late messages */
+    uint64_t timeout_ms;     /* connect, TLS and upgrade must end within it */
     int json, quiet, progress;
     uint32_t source_first, source_last; /* --source, host byte order; 0: automatic */
     pid_t pids[BENCH_MAX_PIDS];         /* --pid */

@@ -179,11 +179,27 @@ static void on_window(struct ev_loop *loop, ev_timer *t, int revents)
         bench_worker_finish(w);
 }
 
+/* Fails the connections that are still not open after --timeout. O(clients)
+ * once a second, and only while connecting. */
+static void expire_connects(struct bench_worker *w)
+{
+    uint64_t limit = w->o->timeout_ms * 1000000u, now = bench_now_ns();
+    char why[64];
+    snprintf(why, sizeof(why), "no 101 within %llu ms", (unsigned long long)w->o->timeout_ms);
+    for (size_t i = 0; i < w->next; i++) {
+        struct client *c = &w->clients[i];
+        if (c->state >= CLIENT_CONNECTING && c->state <= CLIENT_UPGRADE && now - c->started_ns >= limit)
+            client_fail(c, why);
+    }
+}
+
 static void on_progress(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop;
     (void)revents;
     struct bench_worker *w = t->data;
+    if (!w->ready_sent)
+        expire_connects(w);
     bench_worker_tell(w, "p %zu %llu", w->open, (unsigned long long)w->r.delivered);
 }
 

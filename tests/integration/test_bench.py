@@ -2,7 +2,7 @@
 Redis and the real lb. Only counts and consistency are checked, never
 timings: latency fields must exist and be ordered, rates must be positive."""
 import json
-import os
+import socket
 import subprocess
 
 from procs import WSCALE, free_port, sanitizer_report, wait_until
@@ -236,3 +236,16 @@ def test_plain_and_tls_urls_mix(certs, backends, lbs):
 def test_idle_with_a_connect_rate_opens_them_all(echo):
     r = bench_json("idle", "-u", echo.url, "-c", "40", "-R", "200", "-t", "200ms", "-P", "2")
     assert r["established"] == 40 and r["failed"] == 0 and r["procs"] == 2
+
+
+def test_a_server_that_never_answers_the_upgrade_times_out():
+    # A listening socket nobody accepts on: the kernel completes the TCP
+    # handshake, and the request is never answered.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        port = s.getsockname()[1]
+        rc, out, err = bench("storm", "-u", f"ws://127.0.0.1:{port}/", "-c", "3", "--timeout", "1s",
+                             "-q", timeout=30)
+    assert rc == 1
+    assert "no 101 within 1000 ms" in err

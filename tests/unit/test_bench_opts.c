@@ -98,6 +98,8 @@ static void test_defaults(void)
     CHECK_EQ_INT(o.procs, 1);
     CHECK_EQ_INT(o.max_connecting, 256);
     CHECK_EQ_INT(o.connect_rate, 0);
+    CHECK_EQ_INT(o.timeout_ms, 10000);
+    CHECK_EQ_INT(o.grace_ms, 2000);
     CHECK_EQ_INT(o.source_first, 0);
 }
 
@@ -125,6 +127,8 @@ static void test_mistakes_name_the_option(void)
     CHECK(strstr(err, "too small") != NULL);
     CHECK_EQ_INT(PARSE("idle", "-u", "ws://a/", "--source", "nowhere"), -1);
     CHECK_EQ_INT(PARSE("idle", "-u", "ws://a/", "extra"), -1);
+    CHECK_EQ_INT(PARSE("idle", "-u", "ws://a/", "--timeout", "0"), -1);
+    CHECK(strstr(err, "--timeout '0'") != NULL);
     CHECK_EQ_INT(PARSE("idle", "-u", "ws://a/,", "-c", "1"), -1);
 }
 
