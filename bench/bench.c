@@ -1,37 +1,20 @@
-/* bench.c — `wscale bench MODE`: the parent process.
- *
- * It checks the options, resolves the URLs, raises the open-files limit,
- * forks -P workers (worker.c) and talks to each over two pipes, one text line
- * per message:
- *
- *   worker -> parent   "p OPEN DELIVERED"  progress, once a second
- *                      "ready OPEN"        all its connects have ended
- *                      "sent N"            fanout: messages it sent in the window
- *                      "x TEXT"            its first connection error
- *                      "c ..." / "h ..."   its result (result.h)
- *                      "done"
- *   parent -> worker   "go"                every worker is ready: start the window
- *                      "total N"           fanout: messages sent by all workers
- *
- * Then it merges the results and prints the table or the JSON. */
+/* bench.c — `wscale bench MODE`: checks the options, resolves the URLs,
+ * raises the open-files limit, picks source addresses, starts the workers
+ * (parent.c) and prints what they measured (report.c). */
 #include "bench.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../shared/net.h"
 #include "opts.h"
+#include "parent.h"
 #include "report.h"
 #include "result.h"
-#include "worker.h"
 
 #define FILES_RESERVED 32      /* pipes, stdio, the loop's own descriptors */
 #define PORTS_PER_SOURCE 28000 /* ephemeral ports per (source, destination), with margin */
@@ -87,196 +70,6 @@ static void usage(FILE *out)
         out);
 }
 
-struct child {
-    pid_t pid;
-    int up, down;       /* read from it, write to it */
-    char *buf;          /* partial lines */
-    size_t len, cap;
-    int ready, sent_known, done, eof;
-    uint64_t sent, open, delivered;
-    char error[256];
-    struct bench_result r;
-};
-
-struct parent {
-    const struct bench_opts *o;
-    struct child *kids;
-    unsigned n;
-    int progress;
-    long long rss_before, rss_after;
-    int go_sent, total_sent;
-    uint64_t start_ns;
-    uint64_t last_delivered, last_tick_ns;
-};
-
-/* Sum of VmRSS of the --pid processes in KiB, or -1. */
-static long long rss_kib(const struct bench_opts *o)
-{
-    long long sum = 0;
-    for (size_t i = 0; i < o->npids; i++) {
-        char path[64], line[256];
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)o->pids[i]);
-        FILE *f = fopen(path, "r");
-        if (f == NULL) {
-            fprintf(stderr, "wscale bench: --pid %d: %s\n", (int)o->pids[i], strerror(errno));
-            return -1;
-        }
-        long long kib = -1;
-        while (fgets(line, sizeof(line), f))
-            if (sscanf(line, "VmRSS: %lld kB", &kib) == 1)
-                break;
-        fclose(f);
-        if (kib < 0)
-            return -1;
-        sum += kib;
-    }
-    return sum;
-}
-
-static void tell_all(struct parent *p, const char *line)
-{
-    for (unsigned i = 0; i < p->n; i++) {
-        if (p->kids[i].eof)
-            continue;
-        size_t len = strlen(line);
-        while (write(p->kids[i].down, line, len) < 0 && errno == EINTR)
-            ;
-    }
-}
-
-/* Moves the barrier along once every live worker has reached it. */
-static void advance(struct parent *p)
-{
-    int all_ready = 1, all_sent = 1;
-    uint64_t total = 0;
-    for (unsigned i = 0; i < p->n; i++) {
-        struct child *k = &p->kids[i];
-        all_ready &= k->ready || k->eof;
-        all_sent &= k->sent_known || k->eof;
-        total += k->sent;
-    }
-    if (!p->go_sent && all_ready) {
-        p->go_sent = 1;
-        if (p->o->npids)
-            p->rss_after = rss_kib(p->o);
-        tell_all(p, "go\n");
-    }
-    if (p->go_sent && !p->total_sent && all_sent && p->o->mode == BENCH_FANOUT) {
-        char line[64];
-        p->total_sent = 1;
-        snprintf(line, sizeof(line), "total %llu\n", (unsigned long long)total);
-        tell_all(p, line);
-    }
-}
-
-static void on_line(struct parent *p, struct child *k, char *line)
-{
-    if (strncmp(line, "p ", 2) == 0) {
-        unsigned long long open, delivered;
-        if (sscanf(line + 2, "%llu %llu", &open, &delivered) == 2) {
-            k->open = open;
-            k->delivered = delivered;
-        }
-    } else if (strncmp(line, "ready ", 6) == 0) {
-        k->ready = 1;
-        k->open = strtoull(line + 6, NULL, 10);
-    } else if (strncmp(line, "sent ", 5) == 0) {
-        k->sent_known = 1;
-        k->sent = strtoull(line + 5, NULL, 10);
-    } else if (strncmp(line, "x ", 2) == 0) {
-        snprintf(k->error, sizeof(k->error), "%s", line + 2);
-    } else if (strcmp(line, "done") == 0) {
-        k->done = 1;
-    } else if (bench_result_parse_line(&k->r, line) != 0) {
-        fprintf(stderr, "wscale bench: unexpected line from worker %d: %.60s\n", (int)k->pid, line);
-    }
-    advance(p);
-}
-
-static void read_child(struct parent *p, struct child *k)
-{
-    if (k->cap - k->len < 4096) {
-        size_t cap = k->cap ? k->cap * 2 : 8192;
-        char *b = realloc(k->buf, cap);
-        if (b == NULL) {
-            fprintf(stderr, "wscale bench: out of memory\n");
-            k->eof = 1;
-            return;
-        }
-        k->buf = b;
-        k->cap = cap;
-    }
-    ssize_t n = read(k->up, k->buf + k->len, k->cap - k->len - 1);
-    if (n < 0 && errno == EINTR)
-        return;
-    if (n <= 0) {
-        k->eof = 1;
-        advance(p);
-        return;
-    }
-    k->len += (size_t)n;
-    k->buf[k->len] = '\0';
-    char *line = k->buf, *nl;
-    while ((nl = strchr(line, '\n')) != NULL) {
-        *nl = '\0';
-        on_line(p, k, line);
-        line = nl + 1;
-    }
-    k->len -= (size_t)(line - k->buf);
-    memmove(k->buf, line, k->len);
-}
-
-static void show_progress(struct parent *p, uint64_t now)
-{
-    uint64_t open = 0, delivered = 0;
-    for (unsigned i = 0; i < p->n; i++) {
-        open += p->kids[i].open;
-        delivered += p->kids[i].delivered;
-    }
-    double dt = (double)(now - p->last_tick_ns) / 1e9;
-    double rate = dt > 0 ? (double)(delivered - p->last_delivered) / dt : 0;
-    fprintf(stderr, "\r  %6.1fs  open %-8llu messages %-12llu %10.0f/s ", (double)(now - p->start_ns) / 1e9,
-            (unsigned long long)open, (unsigned long long)delivered, rate);
-    p->last_delivered = delivered;
-    p->last_tick_ns = now;
-}
-
-/* Reads the workers until every pipe is closed. */
-static void run_parent(struct parent *p)
-{
-    struct pollfd *fds = calloc(p->n, sizeof(*fds));
-    if (fds == NULL)
-        return;
-    p->start_ns = p->last_tick_ns = bench_now_ns();
-    uint64_t next_tick = p->start_ns + 1000000000u;
-    for (;;) {
-        unsigned live = 0;
-        for (unsigned i = 0; i < p->n; i++) {
-            fds[i].fd = p->kids[i].eof ? -1 : p->kids[i].up;
-            fds[i].events = POLLIN;
-            live += !p->kids[i].eof;
-        }
-        if (live == 0)
-            break;
-        uint64_t now = bench_now_ns();
-        int timeout = next_tick > now ? (int)((next_tick - now) / 1000000u) + 1 : 0;
-        if (poll(fds, p->n, timeout) < 0 && errno != EINTR)
-            break;
-        for (unsigned i = 0; i < p->n; i++)
-            if (fds[i].revents)
-                read_child(p, &p->kids[i]);
-        now = bench_now_ns();
-        if (now >= next_tick) {
-            if (p->progress)
-                show_progress(p, now);
-            next_tick = now + 1000000000u;
-        }
-    }
-    if (p->progress)
-        fputs("\n", stderr);
-    free(fds);
-}
-
 /* The source addresses clients take in turn (network order), or none. */
 static int pick_sources(const struct bench_opts *o, const struct net_addr *addrs, uint32_t **out,
                         size_t *n)
@@ -305,54 +98,6 @@ static int pick_sources(const struct bench_opts *o, const struct net_addr *addrs
     return 0;
 }
 
-/* Forks the workers. Returns 0 in the parent; in a worker, runs it and
- * returns 1 with its exit status in *status. */
-static int spawn(struct parent *p, const struct net_addr *addrs, const uint32_t *sources, size_t nsources,
-                 int *status)
-{
-    for (unsigned i = 0; i < p->n; i++) {
-        int up[2], down[2];
-        if (pipe2(up, O_CLOEXEC) != 0)
-            return -1;
-        if (pipe2(down, O_CLOEXEC) != 0) {
-            close(up[0]);
-            close(up[1]);
-            return -1;
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(up[0]);
-            close(up[1]);
-            close(down[0]);
-            close(down[1]);
-            return -1;
-        }
-        if (pid == 0) {
-            for (unsigned j = 0; j < i; j++) {
-                close(p->kids[j].up);
-                close(p->kids[j].down);
-                p->kids[j].pid = 0; /* not this process's to close or wait for */
-            }
-            close(up[0]);
-            close(down[1]);
-            signal(SIGPIPE, SIG_IGN);
-            *status = bench_worker_run(p->o, addrs, i, p->n, sources, nsources, up[1], down[0]);
-            close(up[1]);
-            close(down[0]);
-            p->n = i; /* the rest were never this process's */
-            return 1;
-        }
-        close(up[1]);
-        close(down[0]);
-        p->kids[i].pid = pid;
-        p->kids[i].up = up[0];
-        p->kids[i].down = down[1];
-        bench_result_init(&p->kids[i].r);
-    }
-    return 0;
-}
-
 int bench_main(int argc, char **argv)
 {
     char err[512];
@@ -361,7 +106,7 @@ int bench_main(int argc, char **argv)
     struct net_addr *addrs = NULL;
     uint32_t *sources = NULL;
     size_t nsources = 0;
-    struct parent p = { .o = o, .rss_before = -1, .rss_after = -1 };
+    struct bench_parent p = { .o = o, .rss_before = -1, .rss_after = -1 };
     if (o == NULL) {
         fprintf(stderr, "wscale bench: out of memory\n");
         return 1;
@@ -404,13 +149,13 @@ int bench_main(int argc, char **argv)
         goto out;
     p.progress = !o->quiet && (o->progress || isatty(STDERR_FILENO));
     if (o->npids) {
-        p.rss_before = rss_kib(o);
+        p.rss_before = bench_rss_kib(o);
         if (p.rss_before < 0)
             goto out;
     }
 
     int worker_status;
-    rc = spawn(&p, addrs, sources, nsources, &worker_status);
+    rc = bench_parent_spawn(&p, addrs, sources, nsources, &worker_status);
     if (rc == 1) {
         status = worker_status;
         goto out;
@@ -418,28 +163,14 @@ int bench_main(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "wscale bench: cannot start worker processes: %s\n", strerror(errno));
     else
-        run_parent(&p);
+        bench_parent_run(&p);
 
     struct bench_result total;
     bench_result_init(&total);
     const char *first_error = NULL;
     int broken = rc != 0;
-    for (unsigned i = 0; i < p.n; i++) {
-        struct child *k = &p.kids[i];
-        if (k->pid > 0) {
-            int ws;
-            while (waitpid(k->pid, &ws, 0) < 0 && errno == EINTR)
-                ;
-        }
-        if (!k->done) {
-            if (k->pid > 0)
-                fprintf(stderr, "wscale bench: worker %u ended without a result\n", i);
-            broken = 1;
-        }
-        if (k->error[0] && first_error == NULL)
-            first_error = k->error;
-        bench_result_merge(&total, &k->r);
-    }
+    if (bench_parent_collect(&p, &total, &first_error) != 0)
+        broken = 1;
     if (!broken && total.established == 0) {
         fprintf(stderr, "wscale bench: could not reach the target: %s\n",
                 first_error ? first_error : "no connection succeeded");
@@ -456,13 +187,7 @@ int bench_main(int argc, char **argv)
 
 out:
     if (p.kids)
-        for (unsigned i = 0; i < p.n; i++) {
-            if (p.kids[i].pid > 0) {
-                close(p.kids[i].up);
-                close(p.kids[i].down);
-            }
-            free(p.kids[i].buf);
-        }
+        bench_parent_close(&p);
     free(p.kids);
     free(sources);
     free(addrs);
