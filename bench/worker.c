@@ -173,6 +173,7 @@ static void on_window(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct bench_worker *w = t->data;
+    w->window_end_ns = bench_now_ns(); /* the window closes now, not when it was planned to */
     if (w->ops->window_end)
         w->ops->window_end(w);
     else
