@@ -27,7 +27,7 @@ endif
 
 PYTHON  ?= /usr/bin/python3
 
-SRCS    := $(wildcard shared/*.c backend/*.c lb/*.c)
+SRCS    := $(wildcard shared/*.c backend/*.c lb/*.c bench/*.c)
 LIBSRCS := $(filter-out shared/main.c,$(SRCS))
 # Files embedded in the binary: each becomes a generated C array.
 PAGE_C  := $(BUILD)/gen/chat-page.c

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../backend/backend.h"
+#include "../bench/bench.h"
 #include "../lb/lb.h"
 #include "demo.h"
 #include "version.h"
@@ -17,6 +18,7 @@ static void usage(FILE *out)
           "  lb        an HAProxy-style, WebSocket-aware layer-7 proxy\n"
           "  backend   a Redis-backed WebSocket group-chat server\n"
           "  demo      the whole stack on this host: Redis, backends, lb\n"
+          "  bench     a WebSocket load generator: idle, fanout, echo, storm\n"
           "  version   print the version\n"
           "\n"
           "Run 'wscale MODE --help' for the options of a mode.\n",
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return backend_main(argc - 1, argv + 1);
     if (strcmp(mode, "lb") == 0)
         return lb_main(argc - 1, argv + 1);
+    if (strcmp(mode, "bench") == 0)
+        return bench_main(argc - 1, argv + 1);
     if (strcmp(mode, "demo") == 0)
         return demo_main(argc - 1, argv + 1);
     if (strcmp(mode, "version") == 0 || strcmp(mode, "--version") == 0 || strcmp(mode, "-V") == 0) {
@@ -44,6 +48,6 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "wscale: unknown mode '%s' (expected lb, backend, demo or version; see wscale --help)\n", mode);
+    fprintf(stderr, "wscale: unknown mode '%s' (expected lb, backend, demo, bench or version; see wscale --help)\n", mode);
     return 2;
 }
