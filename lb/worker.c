@@ -265,6 +265,14 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- draining ------------------------------------------------------------ */
 
+/* True if the client sent bytes the lb has not read yet: its request is
+ * on its way in (a connection just taken from the backlog usually). */
+static int client_bytes_waiting(const struct stream *s)
+{
+    char c;
+    return recv(s->cli.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 /* Closes streams waiting for a request (nothing in flight on them). */
 static void close_idle(struct lb *lb)
 {
@@ -273,7 +281,7 @@ static void close_idle(struct lb *lb)
     for (size_t i = 0; i < n; i++) {
         struct stream *s = all[i];
         if (s->state == ST_REQ && (s->u.txn == NULL || s->u.txn->req == NULL ||
-                                   pbuf_len(s->u.txn->req) == 0))
+                                   pbuf_len(s->u.txn->req) == 0) && !client_bytes_waiting(s))
             stream_close(lb, s, NULL);
     }
     free(all);
