@@ -7,6 +7,7 @@ that a test checks them once the reload is over.
 """
 import threading
 import time
+import traceback
 
 from procs import wait_until
 from test_lb_tunnel import Client
@@ -18,7 +19,7 @@ class Connector(threading.Thread):
         self.port = port
         self.stopping = threading.Event()
         self.answered = []   # (monotonic time, server id)
-        self.failures = []   # (monotonic time, what went wrong)
+        self.failures = []   # (monotonic time, what went wrong and where)
 
     def run(self):
         while not self.stopping.is_set():
@@ -28,7 +29,7 @@ class Connector(threading.Thread):
                 ident = c.greeting()
                 self.answered.append((time.monotonic(), ident))
             except Exception as e:  # every failure counts, whatever it is
-                self.failures.append((time.monotonic(), repr(e)))
+                self.failures.append((time.monotonic(), traceback.format_exc(limit=-2)))
             finally:
                 if c is not None:
                     c.close()
