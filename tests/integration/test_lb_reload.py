@@ -7,13 +7,17 @@ nothing; listeners and the number of workers change; stick entries and
 runtime server states survive when the file keeps them; SIGTERM drains and
 SIGINT stops every process."""
 import signal
+import socket
+import threading
 import time
 
-from lbmaster import (all_gone, log_date, master_lines, reload, reload_ok, wait_httplog,
+from lbmaster import (all_gone, eof_time, holders, log_date, reload, reload_ok, wait_httplog,
                       workers_now)
-from procs import wait_until
+from procs import free_port, pid_alive
 from test_lb_tunnel import Client, lb_config
+from test_tls_lb import client_context
 from traffic import Connector, Talker
+from wsraw import upgrade_request
 
 
 def open_tunnels(port, n):
@@ -31,6 +35,47 @@ def all_echo(clients, what):
     for i, c in enumerate(clients):
         text = f"{what} {i}"
         assert c.echo(text) == text, f"tunnel {i}"
+
+
+class TLSClient(Client):
+    """Client over wss:// (the lb's bind has `ssl crt`)."""
+
+    def __init__(self, port, certs, timeout=5.0):  # Client's own would speak plain TCP
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = client_context(certs).wrap_socket(raw, server_hostname="localhost")
+        self.buf = b""
+        self.status = None
+        self.headers = {}
+        self.sock.sendall(upgrade_request("/"))
+
+
+def tls_lb(backends, lbs, certs, global_=""):
+    b = backends("--echo", "--id", "t")
+    config = lb_config([f"server s1 127.0.0.1:{b.port}"], global_=global_)
+    return lbs(config.replace("bind 127.0.0.1:{port}",
+                              f"bind 127.0.0.1:{{port}} ssl crt {certs / 'server.pem'}"))
+
+
+def tls_tunnels(lb, certs, n):
+    clients = [TLSClient(lb.port, certs) for _ in range(n)]
+    for c in clients:
+        assert c.greeting() == "t"
+    return clients
+
+
+def eof_times(clients, timeout):
+    """Waits, in one thread per client, for the lb to end each connection;
+    returns the monotonic times of the ends (None: still open)."""
+    times = [None] * len(clients)
+
+    def watch(i):
+        times[i] = eof_time(clients[i].sock, timeout)
+    threads = [threading.Thread(target=watch, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 5)
+    return times
 
 
 def rewrite(lb, config):
@@ -109,11 +154,11 @@ def test_an_invalid_file_on_reload_changes_nothing_and_a_later_valid_one_works(b
     pids = workers_now(lb, 2)
     clients, _ = open_tunnels(lb.port, 4)
     try:
-        bad = good.replace("default_backend be", "default_backend be\n    balance rr")
+        bad = good.replace("\nbackend be\n", "\nbackend be\n    balance rr\n")
         rewrite(lb, bad)
         text = "\n".join(reload(lb))
         line = bad.splitlines().index("    balance rr") + 1
-        assert f"reload refused: {lb.config_path}:{line}: " in text, text
+        assert f"reload refused: {lb.config_path}:{line}: unknown balance algorithm 'rr'" in text, text
         assert set(lb.workers()) == pids
         all_echo(clients, "after a bad file")
         fresh = Client(lb.port)
@@ -130,5 +175,82 @@ def test_an_invalid_file_on_reload_changes_nothing_and_a_later_valid_one_works(b
         assert reload_ok(lb) == 2
         workers_now(lb, 2, old=pids)
         all_echo(clients, "after a good file")
+    finally:
+        close_all(clients)
+
+
+def test_a_file_whose_new_listener_cannot_be_bound_changes_nothing(backends, lbs):
+    b = backends("--echo", "--id", "w")
+    good = lb_config([f"server s1 127.0.0.1:{b.port}"], global_="nbthread 2")
+    lb = lbs(good)
+    pids = workers_now(lb, 2)
+    taken = socket.socket()
+    try:
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rewrite(lb, good.replace("default_backend be",
+                                 f"bind 127.0.0.1:{port}\n    default_backend be"))
+        text = "\n".join(reload(lb))
+        assert f"cannot bind 127.0.0.1:{port}: Address already in use" in text, text
+        assert "reload refused; generation 1 goes on serving" in text, text
+        assert set(lb.workers()) == pids
+        c = Client(lb.port)
+        assert c.greeting() == "w"
+        c.close()
+    finally:
+        taken.close()
+
+
+def test_a_tls_tunnel_stays_on_the_old_worker_which_exits_when_it_closes(backends, lbs, certs):
+    lb = tls_lb(backends, lbs, certs)
+    (old,) = workers_now(lb, 1)
+    (c,) = tls_tunnels(lb, certs, 1)
+    try:
+        reload_ok(lb)
+        assert "handed 0 idle tunnels over to generation 2; 1 stay here" in lb.output()
+        assert holders(lb, [c.sock]) == [old]
+        assert c.echo("on the old worker") == "on the old worker"
+        (fresh,) = tls_tunnels(lb, certs, 1)
+        assert holders(lb, [fresh.sock]) != [old]
+        fresh.close()
+        time.sleep(0.5)
+        assert pid_alive(old), "the old worker left with a tunnel open"
+        assert c.echo("still there") == "still there"
+    finally:
+        c.close()
+    all_gone([old], timeout=5)
+
+
+def test_hard_stop_after_closes_the_tls_tunnels_left_on_the_old_worker(backends, lbs, certs):
+    lb = tls_lb(backends, lbs, certs, global_="hard-stop-after 2s")
+    (old,) = workers_now(lb, 1)
+    clients = tls_tunnels(lb, certs, 2)
+    try:
+        reload_ok(lb)
+        reloaded = time.monotonic()
+        ends = eof_times(clients, timeout=6)
+        assert None not in ends, "a tunnel outlived hard-stop-after"
+        assert all(1.5 <= t - reloaded <= 4 for t in ends), [t - reloaded for t in ends]
+        all_gone([old], timeout=2)
+    finally:
+        close_all(clients)
+
+
+def test_close_spread_time_spreads_the_closes_of_the_hard_stop(backends, lbs, certs):
+    lb = tls_lb(backends, lbs, certs, global_="hard-stop-after 3s\nclose-spread-time 2s")
+    (old,) = workers_now(lb, 1)
+    clients = tls_tunnels(lb, certs, 20)
+    try:
+        reload_ok(lb)
+        reloaded = time.monotonic()
+        ends = eof_times(clients, timeout=7)
+        assert None not in ends, "a tunnel outlived hard-stop-after"
+        since = sorted(t - reloaded for t in ends)
+        # Closes from about 1 s (3 s - 2 s) to 3 s after the reload.
+        assert since[0] >= 0.5 and since[-1] <= 4.5, since
+        assert since[-1] - since[0] >= 1.0, f"closed together: {since}"
+        assert len({round(t, 1) for t in since}) >= 5, f"closed in few bursts: {since}"
+        all_gone([old], timeout=2)
     finally:
         close_all(clients)
