@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 
-from lbmaster import (all_gone, eof_time, holders, log_date, reload, reload_ok, wait_httplog,
-                      workers_now)
-from procs import free_port, pid_alive
-from test_lb_tunnel import Client, lb_config
+import pytest
+from lbmaster import (all_gone, eof_time, holders, log_date, reload, reload_ok, show_stat,
+                      stats_command, wait_httplog, workers_now)
+from procs import free_port, pid_alive, port_open, wait_until
+from test_lb_tunnel import Client, lb_config, server_id_of_new_client
 from test_tls_lb import client_context
 from traffic import Connector, Talker
 from wsraw import upgrade_request
@@ -254,3 +255,139 @@ def test_close_spread_time_spreads_the_closes_of_the_hard_stop(backends, lbs, ce
         all_gone([old], timeout=2)
     finally:
         close_all(clients)
+
+
+def test_reloads_add_and_remove_listeners(backends, lbs):
+    b = backends("--echo", "--id", "w")
+    one = lb_config([f"server s1 127.0.0.1:{b.port}"])
+    lb = lbs(one)
+    other = free_port()
+    two = one + f"frontend fe2\n    bind 127.0.0.1:{other}\n    default_backend be\n"
+    rewrite(lb, two)
+    reload_ok(lb)
+    assert server_id_of_new_client(other) == "w"
+    assert server_id_of_new_client(lb.port) == "w"
+
+    rewrite(lb, one)
+    reload_ok(lb)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", other), timeout=1).close()
+    assert server_id_of_new_client(lb.port) == "w"
+
+
+def test_the_number_of_workers_changes_across_reloads_and_no_connection_is_refused(backends, lbs):
+    b = backends("--echo", "--id", "w")
+    config = lb_config([f"server s1 127.0.0.1:{b.port}"], global_="nbthread {n}")
+    lb = lbs(config.replace("{n}", "2"))
+    pids = workers_now(lb, 2)
+    connector = Connector(lb.port)
+    connector.start()
+    try:
+        connector.wait_answers(10)
+        for n in (3, 1):
+            rewrite(lb, config.replace("{n}", str(n)))
+            reload_ok(lb, signal.SIGHUP)
+            pids = workers_now(lb, n, old=pids)
+            connector.wait_answers(30)
+    finally:
+        connector.stop()
+    assert not connector.failures, connector.failures[:5]
+
+
+def test_a_stick_entry_survives_a_reload_that_keeps_the_table(backends, lbs):
+    bs = {i: backends("--echo", "--id", i) for i in "abc"}
+    stick = "balance roundrobin\nstick-table type ip size 1k expire 10m\nstick on src"
+    lb = lbs(lb_config([f"server {i} 127.0.0.1:{bs[i].port}" for i in "ab"], backend=stick))
+    first = server_id_of_new_client(lb.port)
+    # The new file adds a server and puts the client's last: without the
+    # entry, round robin would send the next client to the file's first.
+    order = [i for i in "cba" if i != first] + [first]
+    rewrite(lb, lb_config([f"server {i} 127.0.0.1:{bs[i].port}" for i in order], backend=stick))
+    reload_ok(lb)
+    assert {server_id_of_new_client(lb.port) for _ in range(6)} == {first}
+
+
+def test_a_server_disabled_at_runtime_stays_so_until_the_file_changes_its_state(
+        backends, lbs, tmp_path):
+    a, b = backends("--echo", "--id", "a"), backends("--echo", "--id", "b")
+    sock = tmp_path / "admin.sock"
+    config = lb_config([f"server a 127.0.0.1:{a.port}{{a}}", f"server b 127.0.0.1:{b.port}"],
+                       global_=f"stats socket {sock} level admin")
+
+    def reload_with(a_options):
+        rewrite(lb, config.replace("{a}", a_options))
+        reload_ok(lb)
+
+    def a_status():
+        return show_stat(sock)[("be", "a")]["status"]
+
+    lb = lbs(config.replace("{a}", ""))
+    assert stats_command(sock, "disable server be/a").strip() == ""
+    assert a_status() == "MAINT"
+    assert {server_id_of_new_client(lb.port) for _ in range(4)} == {"b"}
+
+    # As HAProxy's server-state rule: the operator's decision stands until
+    # the file changes the server's admin state; other changes keep it.
+    reload_with("")
+    assert a_status() == "MAINT"
+    assert {server_id_of_new_client(lb.port) for _ in range(4)} == {"b"}
+    reload_with(" weight 2")
+    assert a_status() == "MAINT"
+    reload_with(" weight 2 disabled")
+    assert a_status() == "MAINT"
+    reload_with(" weight 2")
+    assert a_status() != "MAINT"
+    assert "a" in {server_id_of_new_client(lb.port) for _ in range(4)}
+
+
+def two_worker_lb(backends, lbs, sock, global_=""):
+    b = backends("--echo", "--id", "w")
+    return lbs(lb_config([f"server s1 127.0.0.1:{b.port}"],
+                         global_=f"nbthread 2\nstats socket {sock}\n{global_}"))
+
+
+def test_sigterm_drains_every_worker_until_hard_stop_after_then_all_exit(backends, lbs, tmp_path):
+    sock = tmp_path / "stats.sock"
+    lb = two_worker_lb(backends, lbs, sock, "hard-stop-after 2s")
+    pids = workers_now(lb, 2)
+    clients, _ = open_tunnels(lb.port, 20)
+    try:
+        assert set(holders(lb, [c.sock for c in clients])) == pids
+        lb.proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        wait_until(lambda: not port_open(lb.port), timeout=2, what="the listeners closed")
+        all_echo(clients, "draining")
+        ends = eof_times(clients, timeout=5)
+        assert None not in ends, "a tunnel outlived hard-stop-after"
+        assert all(1.5 <= t - stopped <= 4 for t in ends), [t - stopped for t in ends]
+        assert lb.proc.wait(timeout=3) == 0
+    finally:
+        close_all(clients)
+    all_gone(pids, timeout=1)
+    assert not sock.exists(), "the stats socket file outlived the lb"
+
+
+def test_sigint_stops_every_worker_of_every_generation_at_once(backends, lbs, tmp_path, certs):
+    sock = tmp_path / "stats.sock"
+    b = backends("--echo", "--id", "t")
+    config = lb_config([f"server s1 127.0.0.1:{b.port}"],
+                       global_=f"nbthread 2\nstats socket {sock}\nhard-stop-after 30s")
+    lb = lbs(config.replace("bind 127.0.0.1:{port}",
+                            f"bind 127.0.0.1:{{port}} ssl crt {certs / 'server.pem'}"))
+    old = workers_now(lb, 2)
+    clients = tls_tunnels(lb, certs, 4)  # they stay on the old workers
+    reload_ok(lb)
+    clients += tls_tunnels(lb, certs, 4)
+    every = set(lb.workers())
+    assert len(every) >= 3 and old & every, every
+    try:
+        lb.proc.send_signal(signal.SIGINT)
+        stopped = time.monotonic()
+        assert lb.proc.wait(timeout=2) == 0
+        ends = eof_times(clients, timeout=2)
+        assert None not in ends
+        assert all(t - stopped < 1 for t in ends), [t - stopped for t in ends]
+    finally:
+        close_all(clients)
+    all_gone(every, timeout=1)
+    assert not sock.exists(), "the stats socket file outlived the lb"
