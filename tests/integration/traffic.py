@@ -5,12 +5,25 @@ Connector connects in a loop: every attempt must be answered (a WebSocket
 trip a message, pass after pass. Both record failures instead of raising, so
 that a test checks them once the reload is over.
 """
+import socket
 import threading
 import time
 import traceback
 
 from procs import wait_until
 from test_lb_tunnel import Client
+from wsraw import upgrade_request
+
+
+class _Attempt(Client):
+    """Client on a socket already connected (the connect is checked apart)."""
+
+    def __init__(self, sock):  # Client's own would connect
+        self.sock = sock
+        self.buf = b""
+        self.status = None
+        self.headers = {}
+        self.sock.sendall(upgrade_request("/"))
 
 
 class Connector(threading.Thread):
@@ -19,20 +32,23 @@ class Connector(threading.Thread):
         self.port = port
         self.stopping = threading.Event()
         self.answered = []   # (monotonic time, server id)
-        self.failures = []   # (monotonic time, what went wrong and where)
+        self.refused = []    # (monotonic time, error): the connect itself failed
+        self.failures = []   # (monotonic time, what went wrong and where): connected, no answer
 
     def run(self):
         while not self.stopping.is_set():
-            c = None
             try:
-                c = Client(self.port, timeout=5)
-                ident = c.greeting()
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            except OSError as e:
+                self.refused.append((time.monotonic(), repr(e)))
+                continue
+            try:
+                ident = _Attempt(sock).greeting()
                 self.answered.append((time.monotonic(), ident))
-            except Exception as e:  # every failure counts, whatever it is
+            except Exception:  # every failure counts, whatever it is
                 self.failures.append((time.monotonic(), traceback.format_exc(limit=-2)))
             finally:
-                if c is not None:
-                    c.close()
+                sock.close()
 
     def wait_answers(self, n, timeout=10.0):
         """Waits until n more attempts have been answered."""
