@@ -133,7 +133,7 @@ def test_idle_tunnels_move_to_the_new_worker_and_their_clients_notice_nothing(ba
         assert any("reloaded: generation 2" in line for line in lines), lines
         all_gone([old], timeout=5)
         (new,) = workers_now(lb, 1, old=[old])
-        assert f"handed 200 idle tunnels over to generation 2" in lb.output()
+        assert "handed 200 idle tunnels over to generation 2" in lb.output()
         all_echo(clients, "after")
         assert b.metrics()["wscale_websockets_total"] == websockets, "a client reconnected"
 
