@@ -271,17 +271,33 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- draining ------------------------------------------------------------ */
 
+/* A stream is idle when it waits for a request of which nothing has come:
+ * no byte read, none waiting in the kernel. A connection accepted during
+ * this loop iteration (the backlog taken just before the listeners close)
+ * is not idle unless its client already closed: its request may not have
+ * been sent yet, so it gets the time to (timeout http-request, hard stop). */
+static int stream_idle(const struct lb *lb, const struct stream *s)
+{
+    if (s->state != ST_REQ || (s->u.txn && s->u.txn->req && pbuf_len(s->u.txn->req) > 0))
+        return 0;
+    char c;
+    ssize_t n = recv(s->cli.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return 0;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(s->flags & SF_KA_WAIT) &&
+        s->t_start == lb_now_ms(lb))
+        return 0;
+    return 1;
+}
+
 /* Closes streams waiting for a request (nothing in flight on them). */
 static void close_idle(struct lb *lb)
 {
     size_t n;
     struct stream **all = stream_list(lb, &n);
-    for (size_t i = 0; i < n; i++) {
-        struct stream *s = all[i];
-        if (s->state == ST_REQ && (s->u.txn == NULL || s->u.txn->req == NULL ||
-                                   pbuf_len(s->u.txn->req) == 0))
-            stream_close(lb, s, NULL);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (stream_idle(lb, all[i]))
+            stream_close(lb, all[i], NULL);
     free(all);
 }
 
