@@ -75,8 +75,9 @@ static void fill_server(struct stats_row *r, struct row_text *t, const struct se
     r->status = t->status;
 }
 
-/* A backend's state (UP while one of its servers is usable), kept by the
- * master in the registry like a server's. */
+/* A backend's state: UP while one of its servers is usable, or when it
+ * has none (as HAProxy's: a stats-only section is not DOWN). Its changes
+ * are kept by the master in the registry like a server's. */
 static void fill_backend(struct stats_row *b, const struct proxy *px, const struct stats_row *servers,
                          const struct registry *reg, int64_t now)
 {
@@ -91,7 +92,7 @@ static void fill_backend(struct stats_row *b, const struct proxy *px, const stru
     }
     struct reg_server st;
     reg_server_read(registry_object(reg, px->be_obj), &st);
-    b->status = b->act + b->bck > 0 ? "UP" : "DOWN";
+    b->status = b->act + b->bck > 0 || px->nservers == 0 ? "UP" : "DOWN";
     b->algo = algo_name(px);
     b->chkdown = st.chkdown;
     b->lastchg_s = (now - st.last_change_ms) / 1000;
