@@ -205,3 +205,14 @@ def test_prometheus_metrics_parse_and_agree_with_show_stat_and_count_reloads(bac
     # The counters survive the reload; the runtime state too.
     assert metric(fams, "wscale_backend_sessions_total", proxy="be") == 5
     assert metric(fams, "wscale_server_status", proxy="be", server="b", state="MAINT") == 1
+
+
+def test_a_section_without_servers_is_up_as_in_haproxy(backends, lbs, tmp_path):
+    """HAProxy shows a backend DOWN only when it has servers and none is
+    usable: a `listen stats` section with none is UP."""
+    lines = ["stats uri /", "http-request use-service prometheus-exporter if {{ path /metrics }}"]
+    _, sock, sport = stack(backends, lbs, tmp_path, lines)
+    assert row(show_stat(sock), "stats", "BACKEND")["status"] == "UP"
+    assert 'data-proxy="stats" data-server="BACKEND" data-status="UP"' in http(sport, "/")[2]
+    fams = parse_prometheus(http(sport, "/metrics")[2])
+    assert metric(fams, "wscale_backend_status", proxy="stats", state="UP") == 1
