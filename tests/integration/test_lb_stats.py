@@ -51,8 +51,11 @@ def without_stats_proxy(rows):
 
 def test_a_frontends_stats_uri_serves_the_page_csv_and_json_and_the_rest_goes_to_servers(
         backends, lbs, tmp_path):
-    lb, sock, _ = stack(backends, lbs, tmp_path, ["stats enable"],
-                        frontend="stats enable\nstats uri /stats\nstats refresh 5s")
+    lb, sock, sport = stack(backends, lbs, tmp_path, ["stats enable"],
+                            frontend="stats enable\nstats uri /stats\nstats refresh 5s")
+    # "stats enable" alone: HAProxy's default URI.
+    assert http(sport, "/haproxy?stats")[0] == 200
+    assert parse_csv(http(sport, "/haproxy?stats;csv")[2])[0]["pxname"] == "fe"
     status, headers, page = http(lb.port, "/stats")
     assert status == 200 and headers["Content-Type"].startswith("text/html"), headers
     assert '<meta http-equiv="refresh" content="5">' in page
@@ -216,3 +219,13 @@ def test_a_section_without_servers_is_up_as_in_haproxy(backends, lbs, tmp_path):
     assert 'data-proxy="stats" data-server="BACKEND" data-status="UP"' in http(sport, "/")[2]
     fams = parse_prometheus(http(sport, "/metrics")[2])
     assert metric(fams, "wscale_backend_status", proxy="stats", state="UP") == 1
+
+
+def test_stats_auth_on_a_frontend_guards_the_stats_uri_only(backends, lbs, tmp_path):
+    lb, _, _ = stack(backends, lbs, tmp_path, ["stats enable"],
+                     frontend="stats uri /admin/stats\nstats auth ops:pw")
+    assert http(lb.port, "/admin/stats")[0] == 401
+    assert http(lb.port, "/admin/stats", headers=basic("ops", "pw"))[0] == 200
+    # Everything else reaches the servers with no credentials asked.
+    assert http(lb.port, "/healthz")[0] == 200
+    assert http(lb.port, "/admin")[0] != 401
