@@ -229,3 +229,27 @@ def test_stats_auth_on_a_frontend_guards_the_stats_uri_only(backends, lbs, tmp_p
     # Everything else reaches the servers with no credentials asked.
     assert http(lb.port, "/healthz")[0] == 200
     assert http(lb.port, "/admin")[0] != 401
+
+
+def test_with_two_workers_every_page_read_sums_both(backends, lbs, tmp_path):
+    sock = tmp_path / "admin.sock"
+    a = backends("--echo", "--id", "a")
+    sport = free_port()
+    config = lb_config([f"server a 127.0.0.1:{a.port}"],
+                       global_=f"nbthread 2\nstats socket {sock} level admin") + listen_stats(
+        ["stats uri /", "stats show-legends",
+         "http-request use-service prometheus-exporter if {{ path /metrics }}"])
+    lb = lbs(config, sport=sport)
+    wait_until(lambda: len(lb.workers()) == 2, timeout=5, what="two workers")
+    for _ in range(20):
+        assert lb.http_get("/healthz")[0] == 200
+    expected = without_stats_proxy(show_stat(sock))
+    assert row(expected, "be", "a")["hrsp_2xx"] == "20"
+    # Each read is a new connection: the kernel hands them to either worker,
+    # and each worker answers with the counters of both.
+    for _ in range(6):
+        assert without_stats_proxy(parse_csv(http(sport, "/;csv")[2])) == expected
+        fams = parse_prometheus(http(sport, "/metrics")[2])
+        assert metric(fams, "wscale_server_http_responses_total", proxy="be", server="a",
+                      code="2xx") == 20
+        assert metric(fams, "wscale_process_workers") == 2
