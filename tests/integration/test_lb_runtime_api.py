@@ -334,7 +334,10 @@ def test_with_two_workers_a_change_reaches_both_and_counters_sum_both(backends, 
                 defaults="log global")
     workers = wait_until(lambda: (lambda w: w if len(w) == 2 else None)(lb.workers()),
                          timeout=5, what="two workers")
-    before = row(show_stat(sock), "fe", "FRONTEND")  # the fixture's probe connected once
+    # The fixture's readiness probe connected once; its worker may count it
+    # a moment later.
+    before = wait_until(lambda: (lambda r: r if r["stot"] == "1" else None)(
+        row(show_stat(sock), "fe", "FRONTEND")), timeout=5, what="the probe counted")
     admin(sock, "disable server be/a")
     # Every new connection is a new 4-tuple: the kernel spreads them over
     # both workers' sockets.
@@ -356,3 +359,39 @@ def test_with_two_workers_a_change_reaches_both_and_counters_sum_both(backends, 
     assert (b["stot"], b["tunnels_tot"], b["hrsp_1xx"], b["hrsp_2xx"]) == ("50", "30", "30", "20")
     assert row(rows, "be", "a")["stot"] == "0"
     assert info_fields(api(sock, "show info"))["CumConns"] == fe["stot"]
+
+
+def worker_of(workers, port, client):
+    """The worker holding the lb's end of a client's connection: the inode
+    of the socket from /proc/net/tcp, found among the workers' fds."""
+    local = f"0100007F:{port:04X}"
+    remote = f"0100007F:{client.sock.getsockname()[1]:04X}"
+    with open("/proc/net/tcp") as f:
+        inodes = [line.split()[9] for line in f if line.split()[1:3] == [local, remote]]
+    assert len(inodes) == 1, inodes
+    owners = [pid for pid in workers for fd in os.listdir(f"/proc/{pid}/fd")
+              if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inodes[0]}]"]
+    assert len(owners) == 1, owners
+    return owners[0]
+
+
+def test_with_two_workers_shutdown_sessions_closes_the_tunnels_of_both(backends, lbs, tmp_path):
+    sock = tmp_path / "admin.sock"
+    bs = echo_backends(backends, "a", "b")
+    lb = api_lb(lbs, sock, server_lines(bs), global_="nbthread 2\nlog stdout",
+                defaults="log global")
+    wait_until(lambda: len(lb.workers()) == 2, timeout=5, what="two workers")
+    tunnels = [connect(lb.port) for _ in range(16)]
+    workers = lb.workers()
+    on_a = {worker_of(workers, lb.port, c) for c, ident in tunnels if ident == "a"}
+    assert on_a == set(workers), f"a's tunnels are on {on_a} of {workers}"
+    admin(sock, "shutdown sessions server be/a")
+    for c, ident in tunnels:
+        if ident == "a":
+            assert c.sees_eof(timeout=3), "a tunnel of a stayed open"
+        else:
+            assert c.echo("b lives") == "b lives"
+    wait_until(lambda: row(show_stat(sock), "be", "a")["tunnels_cur"] == "0", timeout=3,
+               what="a's tunnels counted as closed")
+    for c, _ in tunnels:
+        c.close()
