@@ -181,3 +181,29 @@ def test_hash_balance_factor_spills_a_hot_room_over_other_servers(backends, lbs,
     wait_until(lambda: row(show_stat(sock), "be", "BACKEND")["scur"] == "0", timeout=5,
                what="streams closed")
     assert landings([Client(lb.port, path="/?room=hot")]) == [home]
+
+
+def test_weights_set_at_runtime_reshape_the_ring_and_move_rooms_to_or_from_that_server_only(
+        backends, lbs, tmp_path):
+    _, lb, sock = hash_stack(backends, lbs, tmp_path, ["a", "b", "c", "d"],
+                             "balance url_param room\nhash-type consistent")
+    before = room_servers(lb.port, ROOMS)
+    admin(sock, "set server be/c weight 0")
+    during = room_servers(lb.port, ROOMS)
+    assert "c" not in during.values()
+    assert all(during[r] == before[r] for r in ROOMS if before[r] != "c")
+    admin(sock, "set server be/c weight 4")  # 4 of 7 units of weight
+    heavy = room_servers(lb.port, ROOMS)
+    assert {heavy[r] for r in ROOMS if heavy[r] != before[r]} == {"c"}
+    share = sum(s == "c" for s in heavy.values()) / len(ROOMS)
+    assert 0.4 <= share <= 0.75, share
+
+
+def test_balance_uri_sends_one_path_to_one_server(backends, lbs, tmp_path):
+    _, lb, _ = hash_stack(backends, lbs, tmp_path, ["a", "b", "c", "d"],
+                          "balance uri\nhash-type consistent")
+    per_path = {}
+    for k in range(12):
+        per_path[k] = set(landings([Client(lb.port, path=f"/chat/{k}") for _ in range(4)]))
+    assert all(len(s) == 1 for s in per_path.values()), per_path
+    assert len({next(iter(s)) for s in per_path.values()}) >= 2, per_path
