@@ -160,9 +160,17 @@ def test_show_stat_and_servers_state_report_up_down_and_unchecked_servers(backen
     assert state["a"]["srv_op_state"] == "0"  # in maintenance: stopped
     rows = show_stat(sock)
     assert (row(rows, "be", "a")["status"], row(rows, "be", "b")["status"]) == ("MAINT", "DRAIN")
-    assert row(rows, "be", "BACKEND")["status"] == "UP"  # b drains but is still up
-    admin(sock, "set server be/b state maint")
-    assert row(show_stat(sock), "be", "BACKEND")["status"] == "DOWN"
+    # As HAProxy's, a backend counts and is UP by the servers that take new
+    # balanced traffic: ready, UP, with a weight. c is DOWN, a in
+    # maintenance, b drains: none is left.
+    be = row(rows, "be", "BACKEND")
+    assert (be["status"], be["act"], be["weight"]) == ("DOWN", "0", "0")
+    admin(sock, "set server be/b state ready")
+    be = row(show_stat(sock), "be", "BACKEND")
+    assert (be["status"], be["act"], be["weight"]) == ("UP", "1", "1")
+    admin(sock, "set server be/b weight 0")
+    be = row(show_stat(sock), "be", "BACKEND")
+    assert (be["status"], be["act"], be["weight"]) == ("DOWN", "0", "0")
 
 
 def test_levels_user_looks_operator_sees_addresses_admin_changes(backends, lbs, tmp_path):
