@@ -243,6 +243,10 @@ def test_with_two_workers_every_page_read_sums_both(backends, lbs, tmp_path):
     wait_until(lambda: len(lb.workers()) == 2, timeout=5, what="two workers")
     for _ in range(20):
         assert lb.http_get("/healthz")[0] == 200
+    # 20 sessions and the fixture's readiness probe, which its worker may
+    # count a moment later.
+    wait_until(lambda: row(show_stat(sock), "fe", "FRONTEND")["stot"] == "21", timeout=5,
+               what="21 sessions counted")
     expected = without_stats_proxy(show_stat(sock))
     assert row(expected, "be", "a")["hrsp_2xx"] == "20"
     # Each read is a new connection: the kernel hands them to either worker,
