@@ -257,3 +257,28 @@ def test_with_two_workers_every_page_read_sums_both(backends, lbs, tmp_path):
         assert metric(fams, "wscale_server_http_responses_total", proxy="be", server="a",
                       code="2xx") == 20
         assert metric(fams, "wscale_process_workers") == 2
+
+
+def test_up_and_no_maint_options_hide_servers_as_haproxy_does(backends, lbs, tmp_path):
+    """HAProxy's ";no-maint" leaves out servers in maintenance, ";up" also
+    those DOWN (and not on their way back up), in every format."""
+    dead = free_port()
+    lb, sock, sport = stack(backends, lbs, tmp_path, ["stats uri /"],
+                            extra_servers=[f"server c 127.0.0.1:{dead} check inter 100ms fall 1",
+                                           f"server d 127.0.0.1:{dead} disabled"])
+    wait_until(lambda: row(show_stat(sock), "be", "c")["status"] == "DOWN", timeout=5,
+               what="c DOWN")
+
+    def servers(path):
+        return [r["svname"] for r in parse_csv(http(sport, path)[2]) if r["pxname"] == "be"]
+
+    assert servers("/;csv") == ["a", "b", "c", "d", "BACKEND"]
+    assert servers("/;csv;no-maint") == ["a", "b", "c", "BACKEND"]
+    assert servers("/;up;csv") == ["a", "b", "BACKEND"]
+    page = http(sport, "/;up")[2]
+    assert 'data-server="a"' in page and 'data-server="c"' not in page
+    assert 'data-server="d"' not in page
+    doc = json.loads(http(sport, "/;json;no-maint")[2])
+    assert [r["svname"] for r in doc["stats"] if r["pxname"] == "be"] == ["a", "b", "c", "BACKEND"]
+    # The backend's own numbers still count every server.
+    assert row(parse_csv(http(sport, "/;csv;up")[2]), "be", "BACKEND")["act"] == "2"
