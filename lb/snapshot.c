@@ -75,23 +75,26 @@ static void fill_server(struct stats_row *r, struct row_text *t, const struct se
     r->status = t->status;
 }
 
-/* A backend's state (UP while one of its servers is usable), kept by the
- * master in the registry like a server's. */
+/* A backend's state, as HAProxy's: its servers usable for balancing (UP,
+ * ready, with a weight: a draining one is not) are counted, and it is UP
+ * while it has one, or when it has no server at all (a stats-only section
+ * is not DOWN). Its changes are kept by the master in the registry like a
+ * server's. */
 static void fill_backend(struct stats_row *b, const struct proxy *px, const struct stats_row *servers,
                          const struct registry *reg, int64_t now)
 {
     for (size_t i = 0; i < px->nservers; i++) {
         const struct stats_row *r = &servers[i];
-        if (!r->check_up || r->admin == SRV_ADMIN_MAINT)
+        if (!r->check_up || r->admin != SRV_ADMIN_READY || r->weight == 0)
             continue;
         b->act += r->act;
         b->bck += r->bck;
-        if (r->act && r->admin == SRV_ADMIN_READY)
+        if (r->act)
             b->weight += r->weight;
     }
     struct reg_server st;
     reg_server_read(registry_object(reg, px->be_obj), &st);
-    b->status = b->act + b->bck > 0 ? "UP" : "DOWN";
+    b->status = b->act + b->bck > 0 || px->nservers == 0 ? "UP" : "DOWN";
     b->algo = algo_name(px);
     b->chkdown = st.chkdown;
     b->lastchg_s = (now - st.last_change_ms) / 1000;

@@ -75,14 +75,37 @@ static int authorized(const struct proxy *px, const struct http_request *req)
     return 0;
 }
 
+/* Options after the stats uri, as HAProxy's: ";norefresh", and ";no-maint"
+ * and ";up" that leave servers out of every format. */
+struct page_options {
+    int norefresh;
+    int hide_maint; /* servers in maintenance */
+    int hide_down;  /* those, and servers DOWN and not on their way back up */
+};
+
+static void hide_servers(struct stats_snapshot *st, const struct page_options *o)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < st->nrows; i++) {
+        const struct stats_row *r = &st->rows[i];
+        int hidden = r->type == STATS_SERVER &&
+                     (((o->hide_maint || o->hide_down) && r->admin == SRV_ADMIN_MAINT) ||
+                      (o->hide_down && r->status && strcmp(r->status, "DOWN") == 0));
+        if (!hidden)
+            st->rows[n++] = *r;
+    }
+    st->nrows = n;
+}
+
 static void serve(struct lb *lb, struct stream *s, const struct proxy *px, enum format fmt,
-                  int norefresh)
+                  const struct page_options *o)
 {
     struct stats_snapshot st;
     if (stats_snapshot_build(&st, lb->cfg, &lb->reg) != 0) {
         txn_reply(lb, s, 500, "LR");
         return;
     }
+    hide_servers(&st, o);
     struct strbuf body = STRBUF_INIT;
     const char *type = "text/plain; charset=utf-8";
     if (px && px->stats_hide_version)
@@ -91,7 +114,7 @@ static void serve(struct lb *lb, struct stream *s, const struct proxy *px, enum 
     switch (fmt) {
     case FMT_HTML: {
         struct stats_page page = { .uri = px->stats_uri,
-                                   .refresh_s = norefresh ? 0 : px->stats_refresh / 1000,
+                                   .refresh_s = o->norefresh ? 0 : px->stats_refresh / 1000,
                                    .hide_version = px->stats_hide_version };
         stats_render_html(&st, &page, &body);
         type = "text/html; charset=utf-8";
@@ -123,7 +146,7 @@ int stats_http_serve(struct lb *lb, struct stream *s, const struct http_request 
     const struct proxy *px = stats_proxy(fe);
     const char *prom = prometheus_uri(fe);
     enum format fmt;
-    int norefresh = 0;
+    struct page_options o = { 0 };
     size_t plen = path_len(req);
     if (prom && plen == strlen(prom) && memcmp(req->target, prom, plen) == 0) {
         fmt = FMT_PROMETHEUS;
@@ -133,7 +156,9 @@ int stats_http_serve(struct lb *lb, struct stream *s, const struct http_request 
         size_t olen = req->target_len - strlen(px->stats_uri);
         fmt = has_option(opts, olen, "csv") ? FMT_CSV : has_option(opts, olen, "json") ? FMT_JSON
                                                                                          : FMT_HTML;
-        norefresh = has_option(opts, olen, "norefresh");
+        o.norefresh = has_option(opts, olen, "norefresh");
+        o.hide_maint = has_option(opts, olen, "no-maint");
+        o.hide_down = has_option(opts, olen, "up");
     } else {
         return 0;
     }
@@ -152,6 +177,6 @@ int stats_http_serve(struct lb *lb, struct stream *s, const struct http_request 
         txn_answer(lb, s, 401, "LR", realm, "text/html", body, sizeof(body) - 1);
         return 1;
     }
-    serve(lb, s, fmt == FMT_PROMETHEUS ? NULL : px, fmt, norefresh);
+    serve(lb, s, fmt == FMT_PROMETHEUS ? NULL : px, fmt, &o);
     return 1;
 }

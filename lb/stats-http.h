@@ -3,8 +3,10 @@
  *
  *   stats uri PREFIX          a request whose target starts with PREFIX gets
  *                             the page; PREFIX;csv the CSV, PREFIX?json the
- *                             JSON (";" "?" "&" separate such options, and
- *                             "norefresh" stops the page's self-reload)
+ *                             JSON (";" "?" "&" separate such options;
+ *                             "norefresh" stops the page's self-reload,
+ *                             "no-maint" leaves out servers in maintenance,
+ *                             "up" those and the DOWN ones, as HAProxy's)
  *   stats auth USER:PASSWORD  HTTP Basic authentication first (401)
  *   http-request use-service prometheus-exporter if { path URI }
  *                             a request for exactly that path gets metrics

@@ -1,10 +1,15 @@
-"""The tutorial's browser client in real headless Chromium (Debian's, driven
-by playwright-core): `new WebSocket(url)` on two backends, chatting."""
+"""Real headless Chromium (Debian's, driven by playwright-core): the
+tutorial's browser client (`new WebSocket(url)` on two backends, chatting),
+the demo's chat page, and the lb's stats page."""
 import json
 import os
 import subprocess
 
 import pytest
+
+from lbstats import row, show_stat
+from procs import free_port, wait_until
+from test_lb_tunnel import lb_config
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "tutorial-chat.mjs")
 
@@ -95,3 +100,47 @@ def test_chromium_returns_to_its_backend_by_the_lbs_cookie(redis, backends, lbs,
     assert observed["afterReady"] == moved
     for name in ("sticky", "moved"):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
+
+
+STATS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "stats-page.mjs")
+
+
+def test_stats_page_in_chromium_shows_each_server_row_coloured_by_status(backends, lbs,
+                                                                         tmp_path):
+    """The lb's stats page with a server UP, one DOWN by its checks and one
+    in maintenance: one row per server with its status, each on screen, the
+    UP badge green and the DOWN one red in the screenshot (kept in the
+    test's temporary directory)."""
+    up = backends("--echo", "--id", "up")
+    sock = tmp_path / "admin.sock"
+    servers = [f"server up 127.0.0.1:{up.port} check inter 100ms",
+               f"server down 127.0.0.1:{free_port()} check inter 100ms fall 1",
+               f"server off 127.0.0.1:{up.port} disabled"]
+    config = lb_config(servers, global_=f"stats socket {sock} level admin") + (
+        "listen stats\n    bind 127.0.0.1:{sport}\n    stats uri /stats\n    stats refresh 5s\n")
+    sport = free_port()
+    lbs(config, sport=sport)
+    wait_until(lambda: [row(show_stat(sock), "be", s)["status"] for s in ("up", "down")]
+               == ["UP", "DOWN"], timeout=5, what="up UP and down DOWN")
+
+    shot = tmp_path / "stats-page.png"
+    r = subprocess.run(["node", STATS_SCRIPT, f"http://127.0.0.1:{sport}/stats;norefresh",
+                        str(shot)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    seen = json.loads(r.stdout.strip().splitlines()[-1])
+
+    assert {(x["proxy"], x["server"]): x["status"] for x in seen["rows"]} == {
+        ("be", "up"): "UP", ("be", "down"): "DOWN", ("be", "off"): "MAINT"}
+    assert shot.stat().st_size > 5000
+    assert seen["nonBackground"] > 0.05, "the screenshot is blank"
+    for x in seen["rows"]:
+        box = x["box"]
+        assert box["width"] > 100 and box["height"] > 8, x
+        assert box["x"] >= 0 and box["y"] >= 0, x
+        assert box["x"] + box["width"] <= seen["width"], x
+        assert box["y"] + box["height"] <= seen["height"], x
+    color = {x["server"]: x["badgeColor"] for x in seen["rows"]}
+    red, green, blue = color["up"]
+    assert green > red + 40 and green > blue + 40, f"UP badge not green: {color['up']}"
+    red, green, blue = color["down"]
+    assert red > green + 80 and red > blue + 80, f"DOWN badge not red: {color['down']}"
