@@ -330,20 +330,21 @@ static void poke_workers(struct master *m)
     broadcast(m, &msg);
 }
 
-/* A backend is UP while one of its servers is usable; its changes are kept
- * in the registry as a server's are (last change, DOWN transitions and
- * downtime), for the stats. */
+/* A backend is UP while one of its servers can take balanced traffic (UP,
+ * ready, weight > 0) or when it has none at all: the rule of the stats
+ * (snapshot.c). Its changes are kept in the registry as a server's are (last
+ * change, DOWN transitions and downtime), for the stats. */
 static void backends_update(struct master *m, const struct lb_config *cfg)
 {
     int64_t now = check_wall_ms();
     for (const struct proxy *be = cfg->proxies; be; be = be->next) {
         if (!(be->caps & PROXY_BACKEND))
             continue;
-        int up = 0;
+        int up = be->nservers == 0;
         for (size_t i = 0; i < be->nservers && !up; i++) {
             struct reg_server st;
             reg_server_read(registry_object(&m->reg, be->servers[i]->obj), &st);
-            up = st.check_up && st.admin != SRV_ADMIN_MAINT;
+            up = st.check_up && st.admin == SRV_ADMIN_READY && st.weight > 0;
         }
         struct reg_object *o = registry_object(&m->reg, be->be_obj);
         struct reg_server bst;

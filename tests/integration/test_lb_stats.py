@@ -9,6 +9,7 @@ nobody listens on, with checks."""
 import base64
 import json
 import signal
+import time
 
 from lbstats import api, http, metric, parse_csv, parse_prometheus, row, show_stat
 from procs import free_port, wait_until
@@ -219,6 +220,29 @@ def test_a_section_without_servers_is_up_as_in_haproxy(backends, lbs, tmp_path):
     assert 'data-proxy="stats" data-server="BACKEND" data-status="UP"' in http(sport, "/")[2]
     fams = parse_prometheus(http(sport, "/metrics")[2])
     assert metric(fams, "wscale_backend_status", proxy="stats", state="UP") == 1
+    # Never DOWN, so no DOWN transition and no downtime either.
+    time.sleep(1.2)
+    stats = row(show_stat(sock), "stats", "BACKEND")
+    assert (stats["chkdown"], stats["downtime"]) == ("0", "0"), stats
+
+
+def test_a_backend_whose_servers_all_drain_is_down_and_its_transition_counted(backends, lbs,
+                                                                               tmp_path):
+    """Draining servers take no balanced traffic: with all of them draining
+    the backend is DOWN, and its DOWN transition and downtime are counted as
+    HAProxy counts them; a server back to ready brings it UP again."""
+    _, sock, _ = stack(backends, lbs, tmp_path, ["stats uri /"])
+    wait_until(lambda: row(show_stat(sock), "be", "a")["status"] == "UP", timeout=5, what="a UP")
+    for srv in "ab":
+        assert api(sock, f"set server be/{srv} state drain").strip() == ""
+    be = wait_until(lambda: (r := row(show_stat(sock), "be", "BACKEND"))["status"] == "DOWN" and r,
+                    timeout=5, what="be DOWN")
+    assert be["chkdown"] == "1" and int(be["lastchg"]) <= 1, be
+    time.sleep(1.2)
+    assert api(sock, "set server be/b state ready").strip() == ""
+    be = wait_until(lambda: (r := row(show_stat(sock), "be", "BACKEND"))["status"] == "UP" and r,
+                    timeout=5, what="be UP")
+    assert be["chkdown"] == "1" and int(be["downtime"]) >= 1, be
 
 
 def test_stats_auth_on_a_frontend_guards_the_stats_uri_only(backends, lbs, tmp_path):
