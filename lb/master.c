@@ -179,6 +179,19 @@ static int gen_open_sockets(struct generation *g, const struct generation *prev)
     return 0;
 }
 
+/* New connections go to g's own sockets only: each listener's group has
+ * g's sockets first (slot order; sockets of a retiring generation's higher
+ * slots come after them and are about to close), and a new generation's
+ * sockets get nothing before it serves. */
+static void gen_spread(const struct generation *g)
+{
+    for (unsigned i = 0; i < g->nlisteners; i++)
+        if (net_reuseport_spread(g->fds[i * g->nworkers], g->nworkers) != 0)
+            log_warn("cannot steer connections among the workers' sockets: %s; a reload that "
+                     "changes the number of workers may reset connections arriving meanwhile",
+                     strerror(errno));
+}
+
 /* The serving generation's table for be, if it has the same settings: a
  * reload keeps who sticks where. -1 otherwise. */
 static int find_stick_table(const struct generation *prev, const struct proxy *be)
@@ -816,6 +829,7 @@ static void commit(struct master *m)
     m->saved = NULL;
     m->nsaved = 0;
     unsigned streams = 0;
+    gen_spread(g);
     for (unsigned s = 0; s < prev->nworkers; s++) {
         struct worker *w = &prev->workers[s];
         if (w->pid <= 0)
@@ -927,10 +941,12 @@ static int gen_launch(struct master *m, struct lb_config *cfg, const char *text,
         gen_free(g);
         return -1;
     }
-    if (m->cur == NULL)
+    if (m->cur == NULL) {
         m->cur = g;
-    else
+        gen_spread(g);
+    } else {
         m->next = g;
+    }
     gen_start_workers(g);
     return 0;
 }

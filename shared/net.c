@@ -2,6 +2,7 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -95,6 +96,23 @@ err:;
     close(fd);
     errno = saved;
     return -1;
+}
+
+int net_reuseport_spread(int fd, unsigned n)
+{
+    /* Classic BPF: the program's result is the index of the socket in the
+     * group, in the order they joined it. */
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+    if (n == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }
 
 int net_bind_probe(const struct net_addr *addr)

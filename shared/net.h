@@ -34,6 +34,13 @@ int net_listen(const struct net_addr *addr, int backlog, int reuseport);
  * new one join it silently. Returns 0, or -1 with errno (EADDRINUSE). */
 int net_bind_probe(const struct net_addr *addr);
 
+/* Makes fd's SO_REUSEPORT group give each new connection to one of its
+ * first n sockets, at random, instead of hashing over all of them: sockets
+ * added after them (a retiring generation's, when the count of workers
+ * shrinks) get none, so none is queued on a socket about to close. Returns
+ * 0, or -1 with errno. */
+int net_reuseport_spread(int fd, unsigned n);
+
 /* Formats addr as "1.2.3.4:80" or "[::1]:80" into buf. Returns buf. */
 char *net_addr_format(const struct sockaddr *addr, char *buf, size_t size);
 

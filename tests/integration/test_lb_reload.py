@@ -298,13 +298,11 @@ def test_the_number_of_workers_changes_across_reloads_and_no_connection_is_lost(
         connector.wait_answers(30)
     finally:
         connector.stop()
-    # Retiring two sockets leaves one kernel race the lb does not close yet:
-    # a connection reaching a retired SO_REUSEPORT socket just as it closes
-    # is reset (refused at connect, or reset once connected if it completed
-    # in that instant): a few runs in a hundred lose one attempt that way.
-    # The sysctl net.ipv4.tcp_migrate_req=1 makes the kernel move them.
+    # The two retiring sockets get no new connection once the one-worker
+    # generation serves (the lb steers its SO_REUSEPORT groups), so none
+    # is queued on a socket as it closes.
     lost = connector.refused + connector.failures
-    assert len(lost) <= 1, lost
+    assert not lost, lost[:5]
 
 
 def test_a_stick_entry_survives_a_reload_that_keeps_the_table(backends, lbs):
