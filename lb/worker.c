@@ -271,12 +271,14 @@ static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- draining ------------------------------------------------------------ */
 
-/* A stream is idle when it waits for a request of which nothing has come:
- * no byte read, none waiting in the kernel. A connection accepted during
- * this loop iteration (the backlog taken just before the listeners close)
- * is not idle unless its client already closed: its request may not have
- * been sent yet, so it gets the time to (timeout http-request, hard stop). */
-static int stream_idle(const struct lb *lb, const struct stream *s)
+/* A stream is idle when it waits for a request of which nothing has come
+ * (no byte read, none waiting in the kernel), or its client has closed. On a
+ * reload, a new connection that has not sent its first request yet is not:
+ * its client is about to, and it is served here (timeout http-request and the
+ * hard stop bound the wait), so that no connection attempt fails because of
+ * the reload. Between two requests of a kept-alive connection, it is idle:
+ * HTTP lets its client retry on a new connection. */
+static int stream_idle(const struct stream *s, int reload)
 {
     if (s->state != ST_REQ || (s->u.txn && s->u.txn->req && pbuf_len(s->u.txn->req) > 0))
         return 0;
@@ -284,19 +286,18 @@ static int stream_idle(const struct lb *lb, const struct stream *s)
     ssize_t n = recv(s->cli.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0)
         return 0;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(s->flags & SF_KA_WAIT) &&
-        s->t_start == lb_now_ms(lb))
-        return 0;
-    return 1;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        return 1;
+    return !reload || (s->flags & SF_KA_WAIT);
 }
 
 /* Closes streams waiting for a request (nothing in flight on them). */
-static void close_idle(struct lb *lb)
+static void close_idle(struct lb *lb, int reload)
 {
     size_t n;
     struct stream **all = stream_list(lb, &n);
     for (size_t i = 0; i < n; i++)
-        if (stream_idle(lb, all[i]))
+        if (stream_idle(all[i], reload))
             stream_close(lb, all[i], NULL);
     free(all);
 }
@@ -352,12 +353,12 @@ static void on_drain_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Stops accepting and lets what is open finish, for at most bound_ms (0:
- * no bound). Idle connections go now. */
-static void drain(struct lb *lb, uint32_t bound_ms)
+ * no bound). Idle connections go now (reload: a newer generation serves). */
+static void drain(struct lb *lb, uint32_t bound_ms, int reload)
 {
     lb->draining = 1;
     listeners_close(lb);
-    close_idle(lb);
+    close_idle(lb, reload);
     ev_timer_stop(lb->loop, &lb->drain_timer);
     if (bound_ms == 0)
         return;
@@ -382,7 +383,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     uint32_t limit = lb->cfg->hard_stop_after ? lb->cfg->hard_stop_after : LB_DEFAULT_DRAIN_MS;
-    drain(lb, limit);
+    drain(lb, limit, 0);
     log_info("%s: draining %u streams, closing what remains in %.1fs", name, lb->actconn,
              limit / 1000.0);
 }
@@ -393,7 +394,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 static void soft_stop(struct lb *lb, int xfer_fd, uint32_t successor)
 {
     if (!lb->draining) {
-        drain(lb, lb->cfg->hard_stop_after);
+        drain(lb, lb->cfg->hard_stop_after, 1);
         log_info("soft stop: generation %u takes over; %u streams open here", successor,
                  lb->actconn);
     }
@@ -419,7 +420,9 @@ static void on_ctl(struct ev_loop *loop, ev_io *w, int revents)
             lb->ctl = -1;
             if (!lb->draining) {
                 log_warn("the master process is gone: draining");
-                drain(lb, lb->cfg->hard_stop_after ? lb->cfg->hard_stop_after : LB_DEFAULT_DRAIN_MS);
+                uint32_t limit = lb->cfg->hard_stop_after ? lb->cfg->hard_stop_after
+                                                          : LB_DEFAULT_DRAIN_MS;
+                drain(lb, limit, 0);
             }
             return;
         }
