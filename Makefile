@@ -3,8 +3,9 @@
 #   make                 build ./wscale
 #   make demo            install what is missing, build, run the whole stack
 #                        (DEMO_ARGS="--backends 3 --port 9000" to change it)
-#   make test            install test dependencies; run unit + integration tests
-#                        on the optimized build, then again under ASan + UBSan
+#   make test            install test dependencies; run unit tests, the fuzz targets
+#                        (8 s each) and integration tests on the optimized build, then
+#                        unit + integration again under ASan + UBSan
 #   make test SANITIZE=1 only the sanitized run
 #   make unit            C unit tests only
 #   make integration     integration tests only (real redis-server, real clients)
