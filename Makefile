@@ -105,13 +105,15 @@ test: setup
 endif
 
 # ---- fuzzing: clang's libFuzzer with ASan + UBSan --------------------------
-# The codecs are compiled a second time, with clang, into their own archive;
-# a target links only the objects it needs from it. gcc builds everything else.
+# The library sources are compiled a second time, with clang, into their own
+# archive; a target links only the objects it needs from it. gcc builds
+# everything else, and its -Werror rules the code: clang's extra warnings are
+# shown, not fatal, in that second compilation.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 10
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
-FUZZ_WARN    := $(filter-out -Werror,$(WARN)) # clang warns of more; gcc rules the build
+FUZZ_WARN    := $(filter-out -Werror,$(WARN))
 FUZZ_OBJS    := $(LIBSRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
