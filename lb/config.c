@@ -352,6 +352,7 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
             /* HAProxy takes an expression; a constant is str(NAME). */
             size_t n = strlen(v);
             free(s->sni);
+            s->sni = NULL; /* an error below leaves none, not a freed one */
             if (strncmp(v, "str(", 4) == 0 && n > 5 && v[n - 1] == ')') {
                 s->sni = xstrdup(p, v + 4);
                 if (s->sni)
