@@ -4,7 +4,7 @@
 #   make demo            install what is missing, build, run the whole stack
 #                        (DEMO_ARGS="--backends 3 --port 9000" to change it)
 #   make test            install test dependencies; run unit tests, the fuzz targets
-#                        (8 s each) and integration tests on the optimized build, then
+#                        (7 s each) and integration tests on the optimized build, then
 #                        unit + integration again under ASan + UBSan
 #   make test SANITIZE=1 only the sanitized run
 #   make unit            C unit tests only
@@ -99,14 +99,14 @@ test: setup
 else
 test: setup
 	$(MAKE) unit
-	$(MAKE) fuzz FUZZ_SECONDS=8
+	$(MAKE) -j2 fuzz FUZZ_SECONDS=7
 	$(MAKE) integration
 	$(MAKE) unit integration SANITIZE=1
 endif
 
 # ---- fuzzing: clang's libFuzzer with ASan + UBSan --------------------------
-# The library sources are compiled a second time, with clang, into their own
-# archive; a target links only the objects it needs from it. gcc builds
+# The shared and lb sources are compiled a second time, with clang, into their
+# own archive; a target links only the objects it needs from it. gcc builds
 # everything else, and its -Werror rules the code: clang's extra warnings are
 # shown, not fatal, in that second compilation.
 FUZZ_CC      := clang
@@ -114,7 +114,7 @@ FUZZ_SECONDS ?= 10
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_WARN    := $(filter-out -Werror,$(WARN))
-FUZZ_OBJS    := $(LIBSRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_OBJS    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter shared/% lb/%,$(LIBSRCS)))
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # fuzz_config must never resolve a name through DNS (see the target).
