@@ -3,11 +3,16 @@
 #   make                 build ./wscale
 #   make demo            install what is missing, build, run the whole stack
 #                        (DEMO_ARGS="--backends 3 --port 9000" to change it)
-#   make test            install test dependencies; run unit + integration tests
-#                        on the optimized build, then again under ASan + UBSan
+#   make test            install test dependencies; run unit tests, the fuzz targets
+#                        (7 s each) and integration tests on the optimized build, then
+#                        unit + integration again under ASan + UBSan
 #   make test SANITIZE=1 only the sanitized run
 #   make unit            C unit tests only
 #   make integration     integration tests only (real redis-server, real clients)
+#   make fuzz            build the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang
+#                        into build/fuzz/ and run each for FUZZ_SECONDS (default 10)
+#                        from its seed corpus; a crash or broken invariant fails, its
+#                        input is kept in build/fuzz/crashes/ (replay: build/fuzz/fuzz_X FILE)
 
 ifeq ($(origin CC),default)
 CC      := gcc
@@ -36,7 +41,7 @@ LIBOBJS := $(LIBSRCS:%.c=$(BUILD)/%.o) $(PAGE_C:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all wscale demo test unit integration setup clean
+.PHONY: all wscale demo test unit integration fuzz setup clean
 all: wscale
 
 # ./wscale is always the last build; SANITIZE=1 builds replace it too.
@@ -93,11 +98,45 @@ test: setup
 	$(MAKE) unit integration
 else
 test: setup
-	$(MAKE) unit integration
+	$(MAKE) unit
+	$(MAKE) -j2 fuzz FUZZ_SECONDS=7
+	$(MAKE) integration
 	$(MAKE) unit integration SANITIZE=1
 endif
+
+# ---- fuzzing: clang's libFuzzer with ASan + UBSan --------------------------
+# The shared and lb sources are compiled a second time, with clang, into their
+# own archive; a target links only the objects it needs from it. gcc builds
+# everything else, and its -Werror rules the code: clang's extra warnings are
+# shown, not fatal, in that second compilation.
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 10
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_WARN    := $(filter-out -Werror,$(WARN))
+FUZZ_OBJS    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter shared/% lb/%,$(LIBSRCS)))
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+# fuzz_config must never resolve a name through DNS (see the target).
+FUZZ_LDFLAGS_fuzz_config := -Wl,--wrap=getaddrinfo
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_WARN) -c -o $@ $<
+
+build/fuzz/libwscale.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libwscale.a
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -o $@ $< \
+	    build/fuzz/libwscale.a $(FUZZ_LDFLAGS_fuzz_$*) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@failed=0; for t in $(FUZZ_BINS); do \
+	    scripts/fuzz $$t $(FUZZ_SECONDS) || failed=1; done; exit $$failed
 
 clean:
 	rm -rf build wscale
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)

@@ -172,7 +172,8 @@ int balance_ring_build(struct proxy *be)
             k++;
         }
     }
-    qsort(ring, n, sizeof(*ring), point_order);
+    if (n > 0) /* qsort's array may not be NULL, even when empty */
+        qsort(ring, n, sizeof(*ring), point_order);
     free(be->ring);
     be->ring = ring;
     be->ring_size = n;

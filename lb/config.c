@@ -37,14 +37,32 @@ struct parser {
 static void error(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warning(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends msg, which may quote the user's words, on one line: control
+ * characters (a "\n" escape in a quoted word) are written as escapes. */
+static void put_message(struct strbuf *sb, const char *msg)
+{
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+        if (*c == '\n')
+            strbuf_append(sb, "\\n", 2);
+        else if (*c == '\r')
+            strbuf_append(sb, "\\r", 2);
+        else if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+            strbuf_printf(sb, "\\x%02x", *c);
+        else
+            strbuf_append(sb, (const char *)c, 1);
+    }
+    strbuf_append(sb, "\n", 1);
+}
+
 static void report(struct parser *p, struct strbuf *sb, int line, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (line > 0)
-        strbuf_printf(sb, "%s:%d: %s\n", p->file, line, msg);
+        strbuf_printf(sb, "%s:%d: ", p->file, line);
     else
-        strbuf_printf(sb, "%s: %s\n", p->file, msg);
+        strbuf_printf(sb, "%s: ", p->file);
+    put_message(sb, msg);
 }
 
 static void error(struct parser *p, const char *fmt, ...)
@@ -63,7 +81,8 @@ static void warning(struct parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    strbuf_printf(p->warnings, "%s:%d: warning: %s\n", p->file, p->line, msg);
+    strbuf_printf(p->warnings, "%s:%d: warning: ", p->file, p->line);
+    put_message(p->warnings, msg);
 }
 
 static char *xstrdup(struct parser *p, const char *s)
@@ -333,6 +352,7 @@ static int parse_server_options(struct parser *p, struct conf_line *l, int first
             /* HAProxy takes an expression; a constant is str(NAME). */
             size_t n = strlen(v);
             free(s->sni);
+            s->sni = NULL; /* an error below leaves none, not a freed one */
             if (strncmp(v, "str(", 4) == 0 && n > 5 && v[n - 1] == ')') {
                 s->sni = xstrdup(p, v + 4);
                 if (s->sni)

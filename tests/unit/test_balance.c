@@ -563,6 +563,14 @@ static int pick_key(unsigned key)
     return s ? (int)(s - srv) : -1;
 }
 
+static void test_consistent_ring_of_a_backend_without_weight_is_empty(void)
+{
+    setup_hash(HASH_CONSISTENT, 0);
+    CHECK(be.ring == NULL);
+    CHECK_EQ_INT(be.ring_size, 0);
+    CHECK(pick_key(1) == -1);
+}
+
 #define KEYS 10000
 
 static void test_same_key_same_server(void)
@@ -701,6 +709,7 @@ static void test_url_param_is_found_among_others(void)
 int main(void)
 {
     RUN(test_same_key_same_server);
+    RUN(test_consistent_ring_of_a_backend_without_weight_is_empty);
     RUN(test_consistent_hash_spreads_keys_evenly);
     RUN(test_a_down_server_moves_only_its_own_keys);
     RUN(test_adding_a_server_moves_about_one_nth_of_the_keys);

@@ -1225,6 +1225,22 @@ static void test_unknown_keyword_is_named(void)
                   "backend section");
 }
 
+/* A "\n" escape in a quoted word is a newline in the word: the error that
+ * quotes it stays one line, showing the escape. */
+static void test_error_quoting_a_newline_stays_on_one_line(void)
+{
+    CHECK_REFUSED(FE_OK BE_OK "    \"frob\\nnicate\x01\" yes\n", 9,
+                  "unknown keyword 'frob\\nnicate\\x01'");
+}
+
+/* A second sni that is refused leaves nothing freed twice (the first
+ * one's name was freed, then freed again with the refused config). */
+static void test_a_refused_second_sni_is_not_freed_twice(void)
+{
+    CHECK_REFUSED(FE_OK BE_HEAD "    server s1 127.0.0.1:8081 sni a sni req.hdr(host)\n", 8,
+                  "sni 'req.hdr(host)': only a constant name is supported");
+}
+
 static void test_mode_tcp_is_refused(void)
 {
     CHECK_REFUSED(FE_OK BE_OK "    mode tcp\n", 9, "mode 'tcp' is not supported", "mode http");
@@ -1514,6 +1530,8 @@ int main(void)
     RUN(test_bad_bind_addresses_are_refused);
 
     RUN(test_unknown_keyword_is_named);
+    RUN(test_error_quoting_a_newline_stays_on_one_line);
+    RUN(test_a_refused_second_sni_is_not_freed_twice);
     RUN(test_mode_tcp_is_refused);
     RUN(test_server_in_a_frontend_names_where_it_belongs);
     RUN(test_bind_in_a_backend_names_where_it_belongs);
