@@ -4,13 +4,15 @@
 #   make demo            install what is missing, build, run the whole stack
 #                        (DEMO_ARGS="--backends 3 --port 9000" to change it)
 #   make test            install test dependencies; run unit tests, the fuzz targets
-#                        (7 s each) and integration tests on the optimized build, then
-#                        unit + integration again under ASan + UBSan
+#                        (TEST_FUZZ_SECONDS each, default 7; CI: 30) and integration
+#                        tests on the optimized build, then unit + integration again
+#                        under ASan + UBSan
 #   make test SANITIZE=1 only the sanitized run
 #   make unit            C unit tests only
 #   make integration     integration tests only (real redis-server, real clients)
 #   make fuzz            build the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang
-#                        into build/fuzz/ and run each for FUZZ_SECONDS (default 10)
+#                        into build/fuzz/ and run each for FUZZ_SECONDS (default 10;
+#                        make -j2 fuzz runs two at a time)
 #                        from its seed corpus; a crash or broken invariant fails, its
 #                        input is kept in build/fuzz/crashes/ (replay: build/fuzz/fuzz_X FILE)
 
@@ -99,7 +101,7 @@ test: setup
 else
 test: setup
 	$(MAKE) unit
-	$(MAKE) -j2 fuzz FUZZ_SECONDS=7
+	$(MAKE) -j2 fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) integration
 	$(MAKE) unit integration SANITIZE=1
 endif
@@ -111,6 +113,7 @@ endif
 # shown, not fatal, in that second compilation.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 10
+TEST_FUZZ_SECONDS ?= 7
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_WARN    := $(filter-out -Werror,$(WARN))
@@ -132,9 +135,10 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libwscale.a
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) -o $@ $< \
 	    build/fuzz/libwscale.a $(FUZZ_LDFLAGS_fuzz_$*) $(LDLIBS)
 
-fuzz: $(FUZZ_BINS)
-	@failed=0; for t in $(FUZZ_BINS); do \
-	    scripts/fuzz $$t $(FUZZ_SECONDS) || failed=1; done; exit $$failed
+# One run per target, so that make -j runs targets side by side.
+fuzz: $(FUZZ_BINS:build/fuzz/%=fuzz-run-%)
+fuzz-run-%: build/fuzz/%
+	@scripts/fuzz $< $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build wscale
