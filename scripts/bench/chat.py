@@ -31,7 +31,7 @@ def step(stack, rate, args):
     pids = all_pids(stack.pids())
     before = tree_cpu(pids)
     r = bench("fanout", [stack.lb.url], "-c", CLIENTS, "-p", PUBLISHERS, "-r", rate, "-s", SIZE,
-              "-t", args.step_seconds, "--grace", "1s", "-P", 2)
+              "-t", f"{int(args.step_seconds * 1000)}ms", "--grace", "1s", "-P", 2)
     cpu = tree_cpu(pids) - before
     ok = (r["established"] == CLIENTS and r["loss_pct"] == 0 and r["delivered"] > 0
           and r["latency_us"]["p99"] < P99_MAX_US)

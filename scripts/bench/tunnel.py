@@ -30,7 +30,7 @@ def one(run, kind, backends, args):
     cpu, relayed = 0.0, 0
     for conns in CONNS:
         before = tree_cpu([pid]) if pid else 0.0
-        e = bench("echo", urls, "-c", conns, "-s", SIZE, "-t", args.echo_seconds, "-P", 2)
+        e = bench("echo", urls, "-c", conns, "-s", SIZE, "-t", f"{int(args.echo_seconds * 1000)}ms", "-P", 2)
         if pid:
             cpu += tree_cpu([pid]) - before
         relayed += 2 * e["echoed"]
