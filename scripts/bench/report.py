@@ -1,6 +1,8 @@
 """The one table at the end: every section's medians with their spread
 (min–max over the rounds), then the issue's targets next to what was
 measured, with the ratios."""
+import os
+
 from common import human, median, spread
 
 W = 22  # column width
@@ -67,7 +69,7 @@ def storm_lines(s, args):
 
 def scale_lines(sc):
     out = [f"4. Scale: {sc['clients']} idle clients through wscale lb ({sc['lb_workers']} workers) to "
-           f"{sc['backends']} backends + Redis, generator -P {sc['generator_procs']}, one broadcast a second."]
+           f"{sc['backends']} backends + Redis, generator -P {sc['generator_procs']}, one broadcast a second (one run)."]
     for p in sc.get("problems", []):
         out.append(f"   limit: {p}")
     if "established" not in sc:
@@ -124,8 +126,11 @@ def targets(raw, args):
 
 
 def table(raw, args):
+    load = raw.get("loadavg", {})
     lines = [f"wscale bench comparisons: {args.rounds} round(s) alternating A B … B A; "
-             "median (min–max over the rounds)", ""]
+             "median (min–max over the rounds)",
+             f"machine: {os.cpu_count()} cores; load average {load.get('start', '?')} at the start, "
+             f"{load.get('end', '?')} at the end (above ~0.5, something else was running)", ""]
     if raw.get("tunnel"):
         lines += tunnel_lines(raw["tunnel"], args) + [""]
     if raw.get("fanout"):
@@ -137,9 +142,9 @@ def table(raw, args):
     rows = targets(raw, args)
     if rows:
         lines.append("Targets (issue 8)")
-        lines.append(f"  {'figure':<44}{'target':<28}{'measured':<36}")
+        lines.append(f"  {'figure':<47}{'target':<28}{'measured':<38}")
         for fig, target, measured, ok in rows:
-            lines.append(f"  {fig:<44}{target:<28}{measured:<36}{ok}")
+            lines.append(f"  {fig:<47}{target:<28}{measured:<38}{ok}")
     if args.quick:
         lines += ["", "(--quick: one short round with smaller counts: a smoke run, not figures to quote; "
                   "targets needing the full counts are judged on them.)"]
