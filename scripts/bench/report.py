@@ -30,7 +30,7 @@ def tunnel_lines(t, args):
         out.append(row(f"msgs/s, {conns} connections", [spread(col(t, k, f"msgs_{conns}")) for k in kinds]))
         out.append(row(f"p99 ms, {conns} connections", [spread(col(t, k, f"p99_ms_{conns}")) for k in kinds]))
     out.append(row("proxy CPU s / 1M relayed msgs", [spread(col(t, k, "cpu_s_per_M")) for k in kinds[:3]] + ["-"]))
-    out.append(row(f"RSS per idle tunnel (bytes)", [spread(col(t, k, "idle_bytes")) for k in kinds[:3]] + ["-"]))
+    out.append(row("RSS per idle tunnel (bytes)", [spread(col(t, k, "idle_bytes")) for k in kinds[:3]] + ["-"]))
     out.append(f"   idle: Δrss of the proxy's processes with {args.idle} idle tunnels open, fresh processes; "
                "user space only (kernel socket memory not included).")
     return out
@@ -50,7 +50,7 @@ def fanout_lines(f, args):
                                  human(ratio(median(best["wscale"]), median(best["tutorial"])), "x")]),
             row("stack CPU µs / delivery", [spread(cpu["wscale"]), spread(cpu["tutorial"]),
                                             human(ratio(median(cpu["wscale"]), median(cpu["tutorial"])), "x")]),
-            row(f"backend RSS / idle client (B)", [spread(col(f, "wscale", "backend_idle_bytes")),
+            row("backend RSS / idle client (B)", [spread(col(f, "wscale", "backend_idle_bytes")),
                                                     spread(col(f, "tutorial", "backend_idle_bytes")),
                                                     human(ratio(median(col(f, "wscale", "backend_idle_bytes")),
                                                                 median(col(f, "tutorial", "backend_idle_bytes"))), "x")]),
