@@ -15,6 +15,7 @@
 
 #include "../shared/log.h"
 #include "../shared/pool.h"
+#include "../shared/slab.h"
 #include "../shared/timeq.h"
 #include "lb-t.h"
 #include "registry.h"
@@ -43,6 +44,7 @@ struct lb {
     struct listener **listeners;   /* by listener index */
     uint8_t *scratch;              /* the tunnel relay's one read buffer */
     struct pbuf_pool pool;         /* bufsize buffers, lent while data waits */
+    struct slab streams;           /* every struct stream, apart from the heap */
     struct timeq **timeqs;         /* one per distinct timeout value */
     size_t ntimeqs;
     unsigned maxconn;              /* effective global limit */

@@ -108,7 +108,7 @@ static void store_client_addr(struct stream *s, const struct sockaddr *addr)
 
 struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const struct sockaddr *addr)
 {
-    struct stream *s = calloc(1, sizeof(*s));
+    struct stream *s = slab_alloc(&lb->streams);
     if (s == NULL) {
         close(fd);
         return NULL;
@@ -135,7 +135,7 @@ struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const stru
 struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct server *srv,
                                    int cli_fd, int srv_fd, const struct stream_origin *o)
 {
-    struct stream *s = calloc(1, sizeof(*s));
+    struct stream *s = slab_alloc(&lb->streams);
     if (s == NULL) {
         close(cli_fd);
         close(srv_fd);
@@ -217,7 +217,7 @@ void stream_free_dead(struct lb *lb)
     while (lb->dead) {
         struct stream *s = lb->dead;
         lb->dead = s->u.dead_next;
-        free(s);
+        slab_free(&lb->streams, s);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "lb.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #define ACCEPTS_PER_EVENT 64
 #define ACCEPT_RETRY 0.1  /* seconds to stop accepting when out of descriptors */
 #define POOL_KEEP 1024    /* spare I/O buffers kept for reuse */
+#define POOL_FLOOR 64     /* spare buffers a trim keeps, for the next burst */
+#define STREAM_CHUNK (256 * 1024) /* bytes of streams mapped at a time */
 #define SYNC_INTERVAL 1.0 /* seconds between two reads of the server state */
 #define SPREAD_TICK 0.02  /* seconds between two rounds of spread closing */
 
@@ -262,11 +265,17 @@ static void sync_servers(struct lb *lb, int first)
             tls_server_set_keys(lb->listeners[i]->tls, keys);
 }
 
+/* Once a second: the server state, and memory back to the traffic's level
+ * after a burst (a connect storm's request buffers, say): the pool's unused
+ * spare buffers are freed and malloc gives the pages back to the system. */
 static void on_sync_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    struct lb *lb = w->data;
     (void)loop;
     (void)revents;
-    sync_servers(w->data, 0);
+    sync_servers(lb, 0);
+    if (pbuf_pool_trim(&lb->pool, POOL_FLOOR) > 0)
+        malloc_trim(0);
 }
 
 /* ---- draining ------------------------------------------------------------ */
@@ -601,6 +610,7 @@ static void lb_free(struct lb *lb)
         close(lb->xfer_watch.fd);
     httplog_free(lb);
     pbuf_pool_free(&lb->pool);
+    slab_destroy(&lb->streams);
     free(lb->scratch);
     free(lb->servers);
     free(lb->listeners);
@@ -651,6 +661,7 @@ int worker_main(const struct worker_args *a)
     lb->start = ev_now(lb->loop);
     lb->scratch = malloc(lb->cfg->bufsize);
     pbuf_pool_init(&lb->pool, lb->cfg->bufsize, POOL_KEEP);
+    slab_init(&lb->streams, sizeof(struct stream), STREAM_CHUNK);
     if (lb->scratch == NULL) {
         log_error("out of memory");
         goto out;

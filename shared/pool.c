@@ -17,6 +17,8 @@ struct pbuf *pbuf_get(struct pbuf_pool *pool)
     if (b) {
         pool->free = b->next_free;
         pool->nfree--;
+        if (pool->nfree < pool->low_free)
+            pool->low_free = pool->nfree;
     } else {
         b = malloc(sizeof(*b) + pool->size);
         if (b == NULL)
@@ -51,6 +53,22 @@ void pbuf_pool_free(struct pbuf_pool *pool)
         free(b);
     }
     pool->nfree = 0;
+    pool->low_free = 0;
+}
+
+size_t pbuf_pool_trim(struct pbuf_pool *pool, size_t floor)
+{
+    size_t unused = pool->low_free, freed = 0;
+    while (unused > floor && pool->free) {
+        struct pbuf *b = pool->free;
+        pool->free = b->next_free;
+        pool->nfree--;
+        free(b);
+        unused--;
+        freed++;
+    }
+    pool->low_free = pool->nfree;
+    return freed;
 }
 
 uint32_t pbuf_room(struct pbuf *b)

@@ -3,7 +3,8 @@
  * An idle connection holds none: it borrows a buffer when bytes must wait
  * (a full socket, a partial request head) and gives it back once drained,
  * so memory follows the traffic, not the number of connections. Returned
- * buffers are kept for reuse up to a bound, beyond which they are freed. */
+ * buffers are kept for reuse up to a bound, beyond which they are freed, and
+ * those a burst left unused are freed by a periodic trim. */
 #ifndef WSCALE_POOL_H
 #define WSCALE_POOL_H
 
@@ -21,6 +22,7 @@ struct pbuf_pool {
     uint32_t size;       /* bytes per buffer */
     struct pbuf *free;
     size_t nfree, keep;  /* spare buffers, and how many to keep at most */
+    size_t low_free;     /* the fewest spare buffers since the last trim */
     size_t in_use;       /* lent and not returned (for metrics and leak checks) */
 };
 
@@ -33,6 +35,11 @@ struct pbuf *pbuf_get(struct pbuf_pool *pool);
 void pbuf_put(struct pbuf_pool *pool, struct pbuf *b);
 
 void pbuf_pool_free(struct pbuf_pool *pool);
+
+/* Frees the spare buffers beyond `floor` that no one needed since the last
+ * trim (a burst is over: memory goes back to the traffic's level). Called
+ * periodically; returns how many were freed. */
+size_t pbuf_pool_trim(struct pbuf_pool *pool, size_t floor);
 
 static inline uint32_t pbuf_len(const struct pbuf *b)
 {
