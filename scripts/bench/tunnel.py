@@ -2,7 +2,9 @@
 of the same two `wscale backend --echo` servers, one proxy worker each.
 
 Per round and proxy (fresh processes each time): user-space memory per idle
-tunnel (Δrss of the proxy's process tree with IDLE tunnels open, over IDLE),
+tunnel (Δrss of the proxy's process tree with IDLE tunnels open for 3 s, over
+IDLE; after a short warm-up echo, so that library code and tables a process
+touches once, at its first connection, are not counted per tunnel),
 then closed-loop echo at 64 and 512 connections: messages/s, p99, and the
 proxy tree's CPU seconds per million relayed messages (each echo crosses the
 proxy twice)."""
@@ -23,7 +25,8 @@ def one(run, kind, backends, args):
         urls, pid = [proxy.url], proxy.pid
         if kind != "haproxy":  # master and one worker
             wait_until(lambda: len(process_tree(pid)) >= 2, what=f"{kind}'s worker")
-        idle = bench("idle", urls, "-c", args.idle, "-t", "1s", "--pid", ",".join(map(str, all_pids([pid]))))
+        bench("echo", urls, "-c", 4, "-s", SIZE, "-t", "300ms")
+        idle = bench("idle", urls, "-c", args.idle, "-t", "3s", "--pid", ",".join(map(str, all_pids([pid]))))
         fig["idle_established"] = idle["established"]
         if idle["established"] == args.idle:
             fig["idle_bytes"] = idle.get("rss_per_connection_bytes")
