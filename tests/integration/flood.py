@@ -205,6 +205,21 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def settled_fd_count(pid, quiet=0.3, timeout=5.0):
+    """fd_count once it has not changed for `quiet` seconds: the connection
+    a fixture's readiness probe opened, say, is closed by then."""
+    deadline = time.monotonic() + timeout
+    last, since = fd_count(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = fd_count(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
+
+
 def recv_exact(sock, n):
     data = b""
     while len(data) < n:
