@@ -2,8 +2,8 @@
 #include "net.h"
 
 #include <arpa/inet.h>
-#include <linux/filter.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
