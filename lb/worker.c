@@ -28,7 +28,7 @@
 #define ACCEPTS_PER_EVENT 64
 #define ACCEPT_RETRY 0.1  /* seconds to stop accepting when out of descriptors */
 #define POOL_KEEP 1024    /* spare I/O buffers kept for reuse */
-#define POOL_FLOOR 64     /* spare buffers a trim keeps, for the next burst */
+#define POOL_FLOOR 16     /* spare buffers a trim keeps, for the next burst */
 #define STREAM_CHUNK (256 * 1024) /* bytes of streams mapped at a time */
 #define SYNC_INTERVAL 1.0 /* seconds between two reads of the server state */
 #define SPREAD_TICK 0.02  /* seconds between two rounds of spread closing */
