@@ -160,6 +160,19 @@ static void show_progress(struct bench_parent *p, uint64_t now)
     p->last_tick_ns = now;
 }
 
+/* idle --pid: the memory idle connections hold is the last sample taken
+ * while every one of them is still held (the first right after they are all
+ * up, then one a second), not the peak of connecting them. */
+static void sample_idle_rss(struct bench_parent *p)
+{
+    if (p->o->mode != BENCH_IDLE || !p->o->npids || !p->go_sent)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->kids[i].done || p->kids[i].eof)
+            return;
+    p->rss_after = bench_rss_kib(p->o);
+}
+
 /* Reads the workers until every pipe is closed. */
 void bench_parent_run(struct bench_parent *p)
 {
@@ -188,6 +201,7 @@ void bench_parent_run(struct bench_parent *p)
         if (now >= next_tick) {
             if (p->progress)
                 show_progress(p, now);
+            sample_idle_rss(p);
             next_tick = now + 1000000000u;
         }
     }
