@@ -5,42 +5,8 @@
  * pieces sized by the input, and the plain decoder below, written from
  * RFC 3629's definition. */
 #include "../../shared/utf8.h"
+#include "../unit/utf8-reference.h"
 #include "fuzz.h"
-
-/* Returns 0 if p[0..len) is UTF-8 (RFC 3629 section 3: shortest form only,
- * no surrogates, nothing above U+10FFFF), or -1. */
-static int reference_decode(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        size_t n;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1, cp = c & 0x1F, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2, cp = c & 0x0F, min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return -1;
-        }
-        if (len - i - 1 < n)
-            return -1;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return -1;
-            cp = cp << 6 | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        i += n + 1;
-    }
-    return 0;
-}
 
 /* Feeds p in two pieces split at k. Returns 0 if valid and complete. */
 static int split_validate(const uint8_t *p, size_t len, size_t k)
@@ -89,13 +55,13 @@ static void check_fail_fast(const uint8_t *p, size_t len, int valid)
             end--;
         if (end > 0 && p[end - 1] >= 0xC0)
             end--;
-        FUZZ_CHECK(reference_decode(p, end) == 0);
+        FUZZ_CHECK(utf8_reference_valid(p, end));
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int expect = reference_decode(data, size);
+    int expect = utf8_reference_valid(data, size) ? 0 : -1; /* utf8_validate's convention */
     FUZZ_CHECK(utf8_validate(data, size) == expect);
     size_t step = 1 + size / 512; /* every split of short inputs, some of long ones */
     for (size_t k = 0; k <= size; k += step)
