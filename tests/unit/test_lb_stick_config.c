@@ -8,68 +8,8 @@
 #include <string.h>
 
 #include "../../lb/config.h"
+#include "config-harness.h"
 #include "unit.h"
-
-static struct strbuf errors = STRBUF_INIT, warnings = STRBUF_INIT;
-static struct lb_config *cfg;
-
-static const char *no_env(const char *name)
-{
-    (void)name;
-    return NULL;
-}
-
-static struct lb_config *parse(const char *text)
-{
-    lb_config_free(cfg);
-    strbuf_free(&errors);
-    strbuf_free(&warnings);
-    cfg = lb_config_parse("t.cfg", text, strlen(text), no_env, &errors, &warnings);
-    return cfg;
-}
-
-static const char *errs(void)
-{
-    return errors.data ? errors.data : "";
-}
-
-static const char *warns(void)
-{
-    return warnings.data ? warnings.data : "";
-}
-
-/* True if a line of text starts with prefix and contains every fragment. */
-static int has_line(const char *text, const char *prefix, va_list ap)
-{
-    const char *frags[8];
-    int n = 0;
-    for (const char *f; (f = va_arg(ap, const char *)) != NULL && n < 8;)
-        frags[n++] = f;
-    for (const char *line = text; *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        char buf[1024];
-        if (len >= sizeof(buf))
-            len = sizeof(buf) - 1;
-        memcpy(buf, line, len);
-        buf[len] = '\0';
-        int ok = strncmp(buf, prefix, strlen(prefix)) == 0;
-        for (int i = 0; ok && i < n; i++)
-            ok = strstr(buf, frags[i]) != NULL;
-        if (ok)
-            return 1;
-        line += len + (end ? 1 : 0);
-    }
-    return 0;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
 
 static void check_line(const char *text, const char *kind, int line, ...)
 {
