@@ -1,12 +1,25 @@
-// The demo's chat page in real headless Chromium: two pages through the lb,
-// a message crossing, then the backend of page A killed with SIGKILL while
-// the pages watch.
+// The demo's chat page (protocol wscale.chat.v1) in real headless Chromium:
+// two pages through the lb, on different backends, chat in lobby; then the
+// backend of page A is killed with SIGKILL while the pages watch, page A
+// reconnects by itself and they chat again.
 //
 //   node demo-chat.mjs URL PIDS_JSON SCREENSHOT_DIR
 //
 // PIDS_JSON maps backend ids to pids ({"ws1": 123, ...}). Prints one JSON line
-// with what was observed; exits 1 with the reason if a step fails. An https
-// URL is the demo's self-signed certificate, which the pages accept.
+// with what was observed; exits 1 with the reason if a step fails (every wait
+// is bounded). An https URL is the demo's self-signed certificate, which the
+// pages accept. Pages A and B have a browser context each (their own
+// localStorage); their nicknames are typed into the page.
+//
+// The page's selectors used here (backend/chat-page.html keeps them stable):
+//   #state[data-state]     connecting | open | reconnecting; its text "Reconnecting in N s…"
+//   #backend               the backend the page is on (hello.node)
+//   #nick, #message        nickname and message inputs (Enter commits / sends)
+//   #rooms li[data-room]   one per joined room, .joining until joined
+//   #messages li.msg       the shown room's messages: data-id, data-node (the
+//                          backend that accepted it), .author, .text, time[datetime];
+//                          .mine for the page's own
+//   #messages li.out       own messages not acknowledged yet (.pending) or .failed
 import { chromium } from 'playwright-core';
 
 const [url, pidsJson, shots] = process.argv.slice(2);
@@ -20,22 +33,41 @@ const browser = await chromium.launch({
          '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
 });
 
-const context = await browser.newContext({ viewport: { width: 900, height: 700 },
-                                           ignoreHTTPSErrors: url.startsWith('https:') });
 const problems = [];
 async function openPage(name, nick) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 },
+                                             ignoreHTTPSErrors: url.startsWith('https:') });
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
   await page.goto(url);
-  await page.waitForSelector('#state[data-state="open"]', { timeout: STEP });
-  await page.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
-                             null, { timeout: STEP });
+  // Every change of #state, in order: the reconnecting state can be short.
+  await page.evaluate(() => {
+    const s = document.querySelector('#state');
+    window.stateLog = [];
+    new MutationObserver(() => window.stateLog.push([s.dataset.state, s.textContent.trim()]))
+      .observe(s, { attributes: true, childList: true, characterData: true, subtree: true });
+  });
+  await backendOf(page);
   await page.fill('#nick', nick);
+  await page.press('#nick', 'Enter');
+  await joinedAs(page, nick);
   return page;
 }
 
-const backendOf = (page) => page.$eval('#backend', (e) => e.textContent.trim());
+async function backendOf(page) {
+  await page.waitForSelector('#state[data-state="open"]', { timeout: STEP });
+  await page.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
+                             null, { timeout: STEP });
+  return page.$eval('#backend', (e) => e.textContent.trim());
+}
+
+// Lobby joined under nick: the page's own name is in its member list.
+async function joinedAs(page, nick) {
+  await page.waitForSelector('#rooms li[data-room="lobby"]:not(.joining)', { timeout: STEP });
+  await page.waitForFunction((n) => [...document.querySelectorAll('#members li')]
+    .some((li) => li.textContent === n), nick, { timeout: STEP });
+}
 
 async function say(from, to, text) {
   const started = Date.now();
@@ -43,8 +75,13 @@ async function say(from, to, text) {
   await from.press('#message', 'Enter');
   await to.waitForFunction((t) => [...document.querySelectorAll('#messages li.msg .text')]
     .some((e) => e.textContent === t), text, { timeout: STEP });
-  return Date.now() - started;
+  const elapsed = Date.now() - started;
+  await from.waitForFunction(() => !document.querySelector('#messages li.out'), null, { timeout: STEP });
+  return elapsed;
 }
+
+const duplicateIds = (page) => page.$$eval('#messages li.msg', (lis) =>
+  lis.map((li) => li.dataset.id).filter((id, i, all) => all.indexOf(id) !== i));
 
 let ok = false;
 try {
@@ -56,33 +93,36 @@ try {
     throw new Error(`both pages on ${observed.backendA}`);
 
   observed.crossMs = await say(a, b, 'hello from ann');
-  const line = await b.$eval('#messages li.msg:last-child', (li) => ({
+  const line = await b.$$eval('#messages li.msg', (lis) => lis.map((li) => ({
     author: li.querySelector('.author').textContent,
     text: li.querySelector('.text').textContent,
-    backend: li.dataset.backend,
+    id: li.dataset.id,
+    node: li.dataset.node,
     time: li.querySelector('time').getAttribute('datetime'),
-  }));
-  if (line.author !== 'ann' || line.backend !== observed.backendB || !line.time)
+  })).pop());
+  observed.line = line;
+  if (line.author !== 'ann' || line.text !== 'hello from ann' || line.node !== observed.backendA ||
+      !/^\d+-\d+$/.test(line.id || '') || !line.time)
     throw new Error(`message rendered as ${JSON.stringify(line)}`);
-  if (!(await a.$('#messages li.msg.mine')))
-    throw new Error("page A does not mark its own message as .mine");
+  if (!(await a.$(`#messages li.msg.mine[data-id="${line.id}"]`)))
+    throw new Error("page A does not show its own message, with the same id, as .mine");
   await a.screenshot({ path: `${shots}/a-connected.png` });
   await b.screenshot({ path: `${shots}/b-connected.png` });
 
   // Kill the backend serving page A.
   const victim = observed.backendA;
   process.kill(pids[victim], 'SIGKILL');
-  await a.waitForSelector('#state[data-state="reconnecting"]', { timeout: STEP });
-  observed.reconnectingText = await a.$eval('#state', (e) => e.textContent.trim());
+  await a.waitForFunction(() => window.stateLog.some(([s]) => s === 'reconnecting'), null, { timeout: STEP });
+  observed.reconnectingText = await a.evaluate(() => window.stateLog.find(([s]) => s === 'reconnecting')[1]);
   await a.screenshot({ path: `${shots}/a-reconnecting.png` });
-  await a.waitForSelector('#state[data-state="open"]', { timeout: 20000 });
-  await a.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
-                          null, { timeout: STEP });
   observed.backendAfter = await backendOf(a);
+  await joinedAs(a, 'ann');
   observed.backendBAfter = await backendOf(b);
 
   observed.afterMs = await say(a, b, 'ann is back');
   await say(b, a, 'welcome back, ann');
+  observed.duplicateIds = [...await duplicateIds(a), ...await duplicateIds(b)];
+  observed.textsA = await a.$$eval('#messages li.msg .text', (es) => es.map((e) => e.textContent));
   await a.screenshot({ path: `${shots}/a-back.png` });
   await b.screenshot({ path: `${shots}/b-back.png` });
   if (problems.length)

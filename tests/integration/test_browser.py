@@ -1,6 +1,7 @@
 """Real headless Chromium (Debian's, driven by playwright-core): the
 tutorial's browser client (`new WebSocket(url)` on two backends, chatting),
-the demo's chat page, and the lb's stats page."""
+the demo's chat page (protocol wscale.chat.v1: rooms, history, members,
+recovery after a killed backend), and the lb's stats page."""
 import json
 import os
 import subprocess
@@ -26,25 +27,41 @@ def test_chromium_pages_on_two_backends_chat_together(redis, backends):
 DEMO_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "demo-chat.mjs")
 
 
-@pytest.mark.parametrize("scheme", ["http", "https"])
-def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path, scheme):
-    """Two pages of the demo's chat page through the lb: they land on different
-    backends and chat; the backend of page A is killed (SIGKILL): page A shows
-    it is reconnecting, comes back, and the pages chat again. Over https too,
-    with the demo's self-signed certificate accepted. Screenshots are kept in
-    the test's temporary directory."""
-    demo = demos("--backends", "3")
+def run_demo_script(demo, script, url, tmp_path):
+    """Runs a browser script against the demo (its backends' pids and a
+    screenshot directory as arguments): (observations, screenshot dir)."""
     pids = {name: pid for name, pid in demo.children.items() if name.startswith("ws")}
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    url = demo.tls_url if scheme == "https" else demo.url
-    r = subprocess.run(["node", DEMO_SCRIPT, url, json.dumps(pids), str(shots)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(["node", script, url, json.dumps(pids), str(shots)],
+                       capture_output=True, text=True, timeout=150)
     observed = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
+    # A backend the demo restarted is its child too: it must go when the
+    # demo stops (the fixture checks).
+    for line in demo.stderr().splitlines():
+        if " restarted as pid " in line:
+            name = line.split(" info: ")[1].split()[0]
+            demo.children[name + "-restarted"] = int(line.rsplit(" ", 1)[1])
     assert r.returncode == 0, f"{observed}\n{r.stderr}\n{demo.stderr()}"
+    return observed, shots
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path, scheme):
+    """Two pages of the demo's chat page through the lb: they land on different
+    backends and chat in lobby; the backend of page A is killed (SIGKILL):
+    page A shows it is reconnecting, comes back by itself, rejoins, and the
+    pages chat again. Over https too, with the demo's self-signed certificate
+    accepted. Screenshots are kept in the test's temporary directory."""
+    demo = demos("--backends", "3")
+    url = demo.tls_url if scheme == "https" else demo.url
+    observed, shots = run_demo_script(demo, DEMO_SCRIPT, url, tmp_path)
 
     assert observed["backendA"] != observed["backendB"]
     assert observed["crossMs"] < 1000, "a message takes more than a second to cross"
+    # B shows A's message as the protocol says: author, id, accepting node.
+    assert observed["line"]["author"] == "ann"
+    assert observed["line"]["node"] == observed["backendA"]
     assert "econnect" in observed["reconnectingText"]  # "Reconnecting in ..."
     # Page A is back: on another backend, or on its own one restarted by the
     # demo's supervisor (0.5 s after the kill), which is then a new process.
@@ -53,14 +70,57 @@ def test_demo_chat_page_in_chromium_survives_a_killed_backend(demos, tmp_path, s
         assert f"{victim} restarted as pid" in demo.stderr()
     # Page B was never on the killed backend and stayed where it was.
     assert observed["backendBAfter"] == observed["backendB"]
+    assert observed["duplicateIds"] == []
+    assert observed["textsA"].count("hello from ann") == 1
+    assert observed["textsA"][-2:] == ["ann is back", "welcome back, ann"]
     for name in ("a-connected", "b-connected", "a-reconnecting", "a-back", "b-back"):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
 
-    # The restarted backend is a child too: it must go when the demo stops.
-    for line in demo.stderr().splitlines():
-        if " restarted as pid " in line:
-            name = line.split(" info: ")[1].split()[0]
-            demo.children[name + "-restarted"] = int(line.rsplit(" ", 1)[1])
+
+ROOMS_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "rooms-chat.mjs")
+
+
+def test_chat_page_rooms_history_members_and_recovery_without_duplicates(demos, tmp_path):
+    """The demo's chat page in two Chromium pages (ann and bob) on different
+    backends. Rooms stay apart: ann's message in dev never reaches bob, who is
+    only in lobby, while lobby messages reach both (and count as unread on
+    ann's lobby tab while she looks at dev). Bob joining dev afterwards sees
+    ann's earlier message from history, with the same id, and both pages list
+    ann and bob in dev. Then ann's backend is killed (SIGKILL) while her page
+    is offline; bob says 20 numbered messages in lobby, each acknowledged;
+    ann's page reconnects and shows each of the 20 exactly once and in order
+    after what it had before, with a "20 missed messages recovered" notice,
+    no duplicate id in any room of either page, and its member list back."""
+    demo = demos("--backends", "3")
+    observed, shots = run_demo_script(demo, ROOMS_SCRIPT, demo.url, tmp_path)
+
+    assert observed["backendA"] != observed["backendB"]
+    # 1. Rooms isolation.
+    assert observed["roomsB"] == ["lobby"]
+    assert observed["devSeenByB"] is False
+    assert observed["devA"] == ["ann in dev"]
+    assert observed["devLineNode"] == observed["backendA"]
+    assert observed["lobbyA"] == observed["lobbyB"] == ["ann in lobby", "bob in lobby"]
+    assert observed["unreadLobbyA"] == "1"
+    # 2. History on join, members.
+    assert observed["devHistoryB"] == ["ann in dev"]
+    assert observed["devHistoryIdSame"] is True
+    assert observed["devMembers"] == {"a": ["ann", "bob"], "b": ["ann", "bob"]}
+    # 3. Recovery without duplicates.
+    assert "econnect" in observed["reconnectingText"]
+    assert observed["beforeKill"] == ["ann in lobby", "bob in lobby"]
+    numbered = [f"missed {i:02d}" for i in range(1, 21)]
+    assert observed["missedSeen"] == numbered
+    assert observed["lobbyAfter"] == observed["beforeKill"] + numbered
+    assert observed["beforeKillStillOnce"] is True
+    assert observed["idsInOrder"] is True
+    assert observed["recoveredNotice"] == ["20 missed messages recovered"]
+    assert observed["membersAfter"] == ["ann", "bob"]
+    assert observed["duplicateIds"] == []
+    assert observed["devAfterA"] == ["ann in dev"]
+    assert observed["stateLogA"][-1] == "open" and "reconnecting" in observed["stateLogA"]
+    for name in ("rooms-a", "rooms-b", "history-b", "a-offline", "a-recovered", "b-end"):
+        assert (shots / f"{name}.png").stat().st_size > 5000, name
 
 
 STICKY_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "sticky-chat.mjs")
