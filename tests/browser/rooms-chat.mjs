@@ -40,7 +40,9 @@ const browser = await chromium.launch({
 async function newContext(nick) {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 },
                                              ignoreHTTPSErrors: url.startsWith('https:') });
-  await context.addInitScript((n) => localStorage.setItem('wscale.nick', n), nick);
+  await context.addInitScript((n) => {
+    if (!localStorage.getItem('wscale.nick')) localStorage.setItem('wscale.nick', n);
+  }, nick);
   return context;
 }
 
@@ -219,6 +221,17 @@ try {
   observed.stateLogA = (await a.evaluate(() => window.stateLog)).map(([s]) => s)
     .filter((s, i, all) => i === 0 || all[i - 1] !== s);
   await b.screenshot({ path: `${shots}/b-end.png` });
+
+  // A reload comes back to the rooms joined, the room shown and the nick.
+  await b.reload();
+  await b.waitForSelector('#rooms li[data-room="dev"]:not(.joining)', { timeout: STEP });
+  await waitText(b, 'ann in dev');
+  observed.reloadB = {
+    rooms: await b.$$eval('#rooms li[data-room]', (lis) => lis.map((li) => li.dataset.room)),
+    title: await b.$eval('#room-title', (e) => e.textContent),
+    nick: await b.$eval('#nick', (e) => e.value),
+    dev: (await messages(b)).map((m) => m.text),
+  };
   if (problems.length)
     throw new Error(`console errors: ${problems.join('; ')}`);
   ok = true;

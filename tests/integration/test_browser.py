@@ -90,7 +90,8 @@ def test_chat_page_rooms_history_members_and_recovery_without_duplicates(demos, 
     is offline; bob says 20 numbered messages in lobby, each acknowledged;
     ann's page reconnects and shows each of the 20 exactly once and in order
     after what it had before, with a "20 missed messages recovered" notice,
-    no duplicate id in any room of either page, and its member list back."""
+    no duplicate id in any room of either page, and its member list back.
+    A reload of bob's page comes back to his rooms."""
     demo = demos("--backends", "3")
     observed, shots = run_demo_script(demo, ROOMS_SCRIPT, demo.url, tmp_path)
 
@@ -119,6 +120,9 @@ def test_chat_page_rooms_history_members_and_recovery_without_duplicates(demos, 
     assert observed["duplicateIds"] == []
     assert observed["devAfterA"] == ["ann in dev"]
     assert observed["stateLogA"][-1] == "open" and "reconnecting" in observed["stateLogA"]
+    # A reload of B comes back to its rooms, the room it showed, its nick.
+    assert observed["reloadB"] == {"rooms": ["lobby", "dev"], "title": "#dev", "nick": "bob",
+                                   "dev": ["ann in dev"]}
     for name in ("rooms-a", "rooms-b", "history-b", "a-offline", "a-recovered", "b-end"):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
 
