@@ -22,7 +22,7 @@ endif
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -MMD -MP
-LDLIBS  := -lev -lhiredis -lssl -lcrypto
+LDLIBS  := -lev -lhiredis -ljansson -lssl -lcrypto
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/asan

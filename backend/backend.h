@@ -21,6 +21,7 @@
 #define BACKEND_CLOSE_TIMEOUT 5.0        /* for the peer's close frame, and its FIN */
 
 struct session;
+struct rooms;
 
 struct backend_stats {
     uint64_t connections_total;     /* accepted TCP connections */
@@ -60,8 +61,11 @@ struct backend {
     struct session *dead_list;      /* sessions to free before sleeping */
     size_t nsessions;               /* accepted and not yet freed */
 
-    struct hub hub;
+    struct hub hub;                 /* tutorial-protocol sessions */
+    struct hub chat_hub;            /* wscale.chat.v1 sessions (they are not sent hub traffic) */
     struct bus *bus;                /* NULL in echo mode */
+    struct rooms *rooms;            /* wscale.chat.v1's rooms; NULL in echo mode */
+    uint64_t chat_connections;      /* wscale.chat.v1 sessions opened */
     struct outq_pool outq_pool;
     uint8_t *scratch;
     struct rbuf *greeting;          /* encoded once, queued by reference */

@@ -22,6 +22,16 @@ struct pubq {
     size_t count;
 };
 
+/* A command of bus_command() waiting for its reply. Replies come in the
+ * order the commands were sent, so the oldest is always the head. */
+struct bus_call {
+    struct bus_call *next;
+    struct bus *bus;
+    ev_tstamp sent_at;
+    bus_reply_fn *fn;
+    void *privdata;
+};
+
 struct bus {
     struct ev_loop *loop;
     const struct backend_options *opt;
@@ -36,6 +46,9 @@ struct bus {
     int numsub_pending;
     ev_timer gate_timer;       /* re-checks a closed gate */
     ev_timer reply_timer;      /* bounds the wait for the oldest PUBLISH reply */
+    struct bus_call *calls, *calls_tail; /* bus_command()s in flight, oldest first */
+    size_t ncalls;
+    struct bus_hooks hooks;
     bus_deliver_fn *deliver;
     void *data;
     uint64_t published;        /* PUBLISH confirmed by Redis */
@@ -155,11 +168,21 @@ static void on_gate_timer(struct ev_loop *loop, ev_timer *w, int revents)
     bus_pump(w->data);
 }
 
+/* When the oldest command still waiting for a reply was sent, or 0. */
+static ev_tstamp oldest_unanswered(const struct bus *b)
+{
+    ev_tstamp t = b->inflight.head ? b->inflight.head->sent_at : 0;
+    if (b->calls && (t == 0 || b->calls->sent_at < t))
+        t = b->calls->sent_at;
+    return t;
+}
+
 static void reply_timer_arm(struct bus *b)
 {
-    if (b->inflight.head == NULL || ev_is_active(&b->reply_timer))
+    ev_tstamp oldest = oldest_unanswered(b);
+    if (oldest == 0 || ev_is_active(&b->reply_timer))
         return;
-    ev_tstamp due = b->inflight.head->sent_at + b->opt->redis_timeout - ev_now(b->loop);
+    ev_tstamp due = oldest + b->opt->redis_timeout - ev_now(b->loop);
     ev_timer_set(&b->reply_timer, due > 0 ? due : 0, 0);
     ev_timer_start(b->loop, &b->reply_timer);
 }
@@ -168,10 +191,11 @@ static void on_reply_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct bus *b = w->data;
     (void)revents;
-    if (b->inflight.head == NULL)
+    ev_tstamp oldest = oldest_unanswered(b);
+    if (oldest == 0)
         return;
-    if (ev_now(loop) - b->inflight.head->sent_at >= b->opt->redis_timeout) {
-        redis_link_fail(&b->pub, "no reply to PUBLISH in time");
+    if (ev_now(loop) - oldest >= b->opt->redis_timeout) {
+        redis_link_fail(&b->pub, "no reply from Redis in time");
         return;
     }
     reply_timer_arm(b);
@@ -230,7 +254,10 @@ static void bus_pump(struct bus *b)
 
 static void on_pub_up(struct redis_link *l)
 {
-    bus_pump(l->data);
+    struct bus *b = l->data;
+    if (b->hooks.publisher_up)
+        b->hooks.publisher_up(b->hooks.data);
+    bus_pump(b);
 }
 
 static void on_pub_down(struct redis_link *l)
@@ -269,8 +296,12 @@ static void on_sub_up(struct redis_link *l)
     struct bus *b = l->data;
     const char *argv[] = { "SUBSCRIBE", b->opt->channel };
     size_t lens[] = { 9, strlen(b->opt->channel) };
-    if (redisAsyncCommandArgv(l->ac, on_sub_message, b, 2, argv, lens) != REDIS_OK)
+    if (redisAsyncCommandArgv(l->ac, on_sub_message, b, 2, argv, lens) != REDIS_OK) {
         redis_link_fail(l, "cannot send SUBSCRIBE");
+        return;
+    }
+    if (b->hooks.subscriber_up)
+        b->hooks.subscriber_up(b->hooks.data);
 }
 
 static void on_sub_down(struct redis_link *l)
@@ -316,6 +347,72 @@ int bus_publish(struct bus *b, const uint8_t *msg, size_t len)
     b->bytes += len;
     bus_pump(b);
     return 0;
+}
+
+void bus_set_hooks(struct bus *b, const struct bus_hooks *hooks)
+{
+    b->hooks = *hooks;
+}
+
+static void on_call_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct bus_call *c = privdata;
+    struct bus *b = c->bus;
+    (void)ac;
+    /* Replies come in order: c is the head. */
+    b->calls = c->next;
+    if (b->calls == NULL)
+        b->calls_tail = NULL;
+    b->ncalls--;
+    if (r) {
+        ev_timer_stop(b->loop, &b->reply_timer);
+        reply_timer_arm(b);
+    }
+    c->fn(c->privdata, r);
+    free(c);
+}
+
+int bus_command(struct bus *b, bus_reply_fn *fn, void *privdata, int argc, const char **argv,
+                const size_t *lens)
+{
+    if (!b->pub.up)
+        return -1;
+    struct bus_call *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return -1;
+    *c = (struct bus_call){ .bus = b, .sent_at = ev_now(b->loop), .fn = fn, .privdata = privdata };
+    if (redisAsyncCommandArgv(b->pub.ac, on_call_reply, c, argc, argv, lens) != REDIS_OK) {
+        free(c);
+        redis_link_fail(&b->pub, "cannot queue a command");
+        return -1;
+    }
+    if (b->calls_tail)
+        b->calls_tail->next = c;
+    else
+        b->calls = c;
+    b->calls_tail = c;
+    b->ncalls++;
+    reply_timer_arm(b);
+    return 0;
+}
+
+int bus_channel(struct bus *b, const char *verb, const char *channel, redisCallbackFn *fn,
+                void *privdata)
+{
+    if (!b->sub.up)
+        return -1;
+    const char *argv[] = { verb, channel };
+    size_t lens[] = { strlen(verb), strlen(channel) };
+    if (redisAsyncCommandArgv(b->sub.ac, fn, privdata, 2, argv, lens) != REDIS_OK) {
+        redis_link_fail(&b->sub, "cannot send SUBSCRIBE");
+        return -1;
+    }
+    return 0;
+}
+
+void bus_fail_publisher(struct bus *b, const char *why)
+{
+    redis_link_fail(&b->pub, why);
 }
 
 int bus_healthy(const struct bus *b, const char **why)

@@ -18,6 +18,7 @@
 #define WSCALE_BUS_H
 
 #include <ev.h>
+#include <hiredis/async.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,38 @@ int bus_idle(const struct bus *b);
 
 /* Number of messages not yet confirmed by Redis (queued or in flight). */
 size_t bus_pending(const struct bus *b);
+
+/* What protocol wscale.chat.v1 adds on the same two connections: commands
+ * (its Lua scripts) on the publisher, and one channel per room on the
+ * subscriber, beside the tutorial's channel (which stays subscribed, so the
+ * subscriber never leaves subscribed mode). */
+struct bus_hooks {
+    void (*publisher_up)(void *data);  /* before anything queued is sent */
+    void (*subscriber_up)(void *data); /* channels may be subscribed */
+    void *data;
+};
+
+void bus_set_hooks(struct bus *b, const struct bus_hooks *hooks);
+
+/* Called with the reply, or with NULL when the connection was lost (or the
+ * reply did not come within --redis-timeout) before it came. */
+typedef void bus_reply_fn(void *privdata, redisReply *reply);
+
+/* Sends a command on the publisher connection. Returns 0, or -1 when the
+ * publisher is not up (fn is not called). */
+int bus_command(struct bus *b, bus_reply_fn *fn, void *privdata, int argc, const char **argv,
+                const size_t *lens);
+
+/* SUBSCRIBE or UNSUBSCRIBE (verb) one channel on the subscriber connection.
+ * fn receives every reply about that channel — the subscribe and unsubscribe
+ * confirmations, its messages — and NULL once if the connection is lost.
+ * Returns 0, or -1 when the subscriber is not up (fn is not called). */
+int bus_channel(struct bus *b, const char *verb, const char *channel, redisCallbackFn *fn,
+                void *privdata);
+
+/* Drops the publisher connection and reconnects (e.g. Redis lost the
+ * scripts: they are loaded again when it is back). */
+void bus_fail_publisher(struct bus *b, const char *why);
 
 /* Appends the bus's Prometheus metrics. */
 void bus_metrics(const struct bus *b, struct strbuf *sb);

@@ -8,6 +8,7 @@
 #include "../shared/utf8.h"
 #include "backend.h"
 #include "bus.h"
+#include "chat-v1.h"
 #include "session.h"
 
 int chat_init(struct backend *be)
@@ -26,6 +27,10 @@ void chat_on_open(struct session *s)
 void chat_on_message(struct session *s, int opcode, const uint8_t *data, size_t len)
 {
     struct backend *be = s->be;
+    if (s->v1) {
+        chat_v1_on_message(s, data, len);
+        return;
+    }
     if (be->opt->echo) {
         struct rbuf *f = session_frame(opcode, data, len, NULL, 0);
         if (f == NULL) {

@@ -15,6 +15,7 @@ enum {
     OPT_HELP = 1, OPT_LISTEN, OPT_ID, OPT_REDIS, OPT_CHANNEL, OPT_MAX_MESSAGE,
     OPT_PING_INTERVAL, OPT_ECHO, OPT_ALLOW_ORIGIN, OPT_MAX_OUTPUT, OPT_PUBLISH_QUEUE,
     OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_REDIS_TIMEOUT, OPT_LOG_LEVEL, OPT_TLS_CERT,
+    OPT_HISTORY, OPT_RATE_LIMIT, OPT_PRESENCE_TTL,
 };
 
 static const struct cli_option options[] = {
@@ -34,6 +35,9 @@ static const struct cli_option options[] = {
     { "redis-timeout", 0, 1, OPT_REDIS_TIMEOUT },
     { "log-level", 0, 1, OPT_LOG_LEVEL },
     { "tls-cert", 0, 1, OPT_TLS_CERT },
+    { "history", 0, 1, OPT_HISTORY },
+    { "rate-limit", 0, 1, OPT_RATE_LIMIT },
+    { "presence-ttl", 0, 1, OPT_PRESENCE_TTL },
     { NULL, 0, 0, 0 },
 };
 
@@ -45,7 +49,9 @@ void backend_usage(FILE *out)
 "A WebSocket group-chat server. Every text message a client sends is published\n"
 "to a Redis channel; every backend subscribed to it sends \"<ID>:<text>\" to each\n"
 "of its own clients. New clients first receive \"Connected successfully to server\n"
-"<ID>\". The same port answers GET /healthz and GET /metrics.\n"
+"<ID>\". Clients that ask for the subprotocol wscale.chat.v1 get rooms with\n"
+"history, recovery, presence and acks instead (see README). The same port\n"
+"answers GET / (the chat page), GET /healthz and GET /metrics.\n"
 "\n"
 "Options (environment variables in brackets; flags win):\n"
 "  --listen ADDR:PORT        address to listen on            [PORT] (0.0.0.0:8080)\n"
@@ -70,6 +76,13 @@ void backend_usage(FILE *out)
 "                            1001 close before exit                       (10s)\n"
 "  --redis-timeout DURATION  Redis connect and reply timeout               (5s)\n"
 "  --log-level LEVEL         debug, info, warn or error                  (info)\n"
+"\n"
+"wscale.chat.v1:\n"
+"  --history N               messages kept per room (Redis stream cap)   (1000)\n"
+"  --rate-limit N            frames per second a connection may send; over\n"
+"                            it: error rate_limited, close 1008           (20)\n"
+"  --presence-ttl DURATION   a member not refreshed for this long (its backend\n"
+"                            died) leaves its rooms; refreshed every ttl/3 (15s)\n"
 "  -h, --help                show this help\n"
 "\n"
 "BYTES take k, m, g suffixes (1k = 1024). DURATION takes ms, s, m, h (a bare\n"
@@ -131,6 +144,9 @@ static void set_defaults(struct backend_options *o)
     o->handshake_timeout = 10;
     o->drain_timeout = 10;
     o->redis_timeout = 5;
+    o->history = 1000;
+    o->rate_limit = 20;
+    o->presence_ttl = 15;
     o->log_level = LOG_INFO;
 }
 
@@ -215,6 +231,21 @@ static int apply_flag(struct backend_options *o, int id, const char *v, const ch
         *(id == OPT_PING_INTERVAL ? &o->ping_interval
           : id == OPT_HANDSHAKE_TIMEOUT ? &o->handshake_timeout
           : id == OPT_DRAIN_TIMEOUT ? &o->drain_timeout : &o->redis_timeout) = s;
+        break;
+    }
+    case OPT_HISTORY:
+        if (units_parse_uint(v, 1000000, &o->history) != 0 || o->history == 0)
+            return set_error(err, size, "%s '%s': expected a number of messages from 1 to 1000000", flag, v);
+        break;
+    case OPT_RATE_LIMIT:
+        if (units_parse_uint(v, 100000, &o->rate_limit) != 0 || o->rate_limit == 0)
+            return set_error(err, size, "%s '%s': expected frames per second from 1 to 100000", flag, v);
+        break;
+    case OPT_PRESENCE_TTL: {
+        double s;
+        if (parse_duration(v, &s) != 0 || s < 1 || s > 86400)
+            return set_error(err, size, "%s '%s': expected a duration from 1s to 24h, e.g. 15s", flag, v);
+        o->presence_ttl = s;
         break;
     }
     case OPT_TLS_CERT:

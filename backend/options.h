@@ -31,6 +31,9 @@ struct backend_options {
     double handshake_timeout;  /* seconds to send a complete request head */
     double drain_timeout;      /* seconds to wait for close frames at shutdown */
     double redis_timeout;      /* seconds for Redis to connect or answer */
+    uint64_t history;          /* wscale.chat.v1: messages kept per room */
+    uint64_t rate_limit;       /* wscale.chat.v1: frames per second per connection */
+    double presence_ttl;       /* wscale.chat.v1: seconds a member lives without a refresh */
     enum log_level log_level;
 };
 

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "bus.h"
 #include "chat.h"
+#include "rooms.h"
 #include "session.h"
 
 #define ACCEPTS_PER_EVENT 64
@@ -96,7 +97,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     be->draining = 1;
-    log_info("%s: closing %zu clients with 1001, waiting up to %gs", name, be->hub.count,
+    log_info("%s: closing %zu clients with 1001, waiting up to %gs", name,
+             be->hub.count + be->chat_hub.count,
              be->opt->drain_timeout);
     stop_listening(be);
 
@@ -104,6 +106,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     timeq_set_timeout(&be->closing_q, be->opt->drain_timeout);
     while (be->hub.head)
         session_close(be->hub.head, WS_CLOSE_GOING_AWAY, "server shutting down");
+    while (be->chat_hub.head)
+        session_close(be->chat_hub.head, WS_CLOSE_GOING_AWAY, "server shutting down");
 
     ev_timer_set(&be->drain_timer, be->opt->drain_timeout, 0);
     ev_timer_start(loop, &be->drain_timer);
@@ -224,7 +228,9 @@ int backend_run(const struct backend_options *opt)
         redis_url_format(&opt->redis, url, sizeof(url));
         log_info("redis %s, channel '%s'", url, opt->channel);
         be->bus = bus_new(be->loop, opt, chat_deliver, be);
-        if (be->bus == NULL) {
+        if (be->bus)
+            be->rooms = rooms_new(be);
+        if (be->bus == NULL || be->rooms == NULL) {
             log_error("out of memory");
             goto out;
         }
@@ -241,7 +247,8 @@ out:
     session_kill_queue(&be->closing_q, NULL);
     session_kill_queue(&be->finish_q, NULL);
     session_free_dead(be);
-    bus_free(be->bus);
+    bus_free(be->bus); /* before the rooms: it answers their calls in flight */
+    rooms_free(be->rooms);
     if (be->loop) {
         timeq_stop(&be->handshake_q);
         timeq_stop(&be->open_q);

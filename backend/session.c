@@ -13,6 +13,8 @@
 #include "../shared/strbuf.h"
 #include "../shared/ws-handshake.h"
 #include "backend.h"
+#include "chat-proto.h"
+#include "chat-v1.h"
 #include "chat.h"
 #include "hub.h"
 #include "status.h"
@@ -108,9 +110,10 @@ static void send_close_frame(struct session *s, unsigned code, const char *reaso
 static void leave_open(struct session *s)
 {
     if (s->flags & SF_IN_HUB) {
-        hub_remove(&s->be->hub, s);
+        hub_remove(s->v1 ? &s->be->chat_hub : &s->be->hub, s);
         s->flags &= (uint8_t)~SF_IN_HUB;
     }
+    chat_v1_close(s);
 }
 
 /* Sends what is queued, then FIN, then waits for the peer's FIN. */
@@ -320,20 +323,22 @@ static void respond_error(struct session *s, int status, const char *why, const 
 
 static void ws_input(struct session *s, uint8_t *buf, size_t len);
 
-/* Completes the opening handshake: 101, then the chat greeting. */
-static void session_upgrade(struct session *s, const char *key)
+/* Completes the opening handshake: 101, then the chat greeting (or, with
+ * v1, protocol wscale.chat.v1's hello). */
+static void session_upgrade(struct session *s, const char *key, int v1)
 {
     struct backend *be = s->be;
     char accept[WS_ACCEPT_LEN + 1];
-    char resp[192];
+    char resp[256];
     ws_handshake_accept(key, accept);
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 101 Switching Protocols\r\n"
                      "Upgrade: websocket\r\n"
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Accept: %s\r\n"
+                     "%s"
                      "\r\n",
-                     accept);
+                     accept, v1 ? "Sec-WebSocket-Protocol: " CHAT_PROTOCOL "\r\n" : "");
     struct rbuf *b = rbuf_new((size_t)n);
     if (b)
         memcpy(b->data, resp, (size_t)n);
@@ -345,10 +350,18 @@ static void session_upgrade(struct session *s, const char *key)
     ws_reader_init(&s->in.ws, &be->ws_config);
     s->state = SESSION_OPEN;
     timeq_add(&be->open_q, &s->tq);
-    hub_add(&be->hub, s);
-    s->flags |= SF_IN_HUB;
     be->stats.websockets_total++;
-    chat_on_open(s);
+    if (v1) {
+        if (chat_v1_open(s) != 0) {
+            session_kill(s, "out of memory");
+            return;
+        }
+        hub_add(&be->chat_hub, s);
+    } else {
+        hub_add(&be->hub, s);
+        chat_on_open(s);
+    }
+    s->flags |= SF_IN_HUB;
 }
 
 /* A complete request head: upgrade, or plain HTTP. rest holds the bytes
@@ -375,7 +388,9 @@ static void handle_request(struct session *s, struct http_request *req, uint8_t 
         respond_error(s, 403, "origin not allowed", "");
         return;
     }
-    session_upgrade(s, hs.key);
+    /* The tutorial protocol stays the default; v1 needs Redis. */
+    int v1 = !s->be->opt->echo && http_header_has_token(req, "sec-websocket-protocol", CHAT_PROTOCOL);
+    session_upgrade(s, hs.key, v1);
     if (rest_len > 0 && s->state == SESSION_OPEN)
         ws_input(s, rest, rest_len);
 }

@@ -28,6 +28,7 @@
 #include "outq.h"
 
 struct backend;
+struct chat_client;
 
 enum session_state {
     SESSION_HANDSHAKE,
@@ -49,6 +50,7 @@ struct session {
     struct session *flush_next;   /* on backend.flush_list */
     struct outq out;
     SSL *tls;                     /* with --tls-cert; NULL for plain connections */
+    struct chat_client *v1;       /* speaking wscale.chat.v1 (while OPEN), else NULL */
     union {                       /* the input side, by phase: */
         struct {
             char *buf;            /* HANDSHAKE: a request head split across reads */

@@ -30,8 +30,8 @@ static void write_metrics(const struct backend *be, struct strbuf *sb)
         "wscale_connections_open{phase=\"handshake\"} %zu\n"
         "wscale_connections_open{phase=\"websocket\"} %zu\n"
         "wscale_connections_open{phase=\"closing\"} %zu\n",
-        be->opt->id, be->opt->echo, be->handshake_q.count, be->hub.count,
-        be->nsessions - be->handshake_q.count - be->hub.count);
+        be->opt->id, be->opt->echo, be->handshake_q.count, be->hub.count + be->chat_hub.count,
+        be->nsessions - be->handshake_q.count - be->hub.count - be->chat_hub.count);
     counter(sb, "wscale_connections_total", "TCP connections accepted.", st->connections_total);
     counter(sb, "wscale_websockets_total", "WebSocket handshakes completed.", st->websockets_total);
 
