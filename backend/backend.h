@@ -37,6 +37,8 @@ struct backend_stats {
     uint64_t handshake_timeouts;
     uint64_t accept_errors;
     uint64_t invalid_bus_messages;  /* not UTF-8: cannot be a text frame */
+    uint64_t chat_errors;           /* wscale.chat.v1 error frames sent */
+    uint64_t chat_policy_closes;    /* wscale.chat.v1: closed 1008 for rate or errors */
 };
 
 struct backend {

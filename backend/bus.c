@@ -430,7 +430,7 @@ int bus_healthy(const struct bus *b, const char **why)
 
 int bus_idle(const struct bus *b)
 {
-    return b->inflight.count == 0 && (b->waiting.count == 0 || !b->pub.up);
+    return b->inflight.count == 0 && b->ncalls == 0 && (b->waiting.count == 0 || !b->pub.up);
 }
 
 size_t bus_pending(const struct bus *b)

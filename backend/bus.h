@@ -43,7 +43,7 @@ int bus_publish(struct bus *b, const uint8_t *msg, size_t len);
 int bus_healthy(const struct bus *b, const char **why);
 
 /* True when nothing waits for Redis that Redis could take now: used at
- * shutdown to let the last messages go out. */
+ * shutdown to let the last messages (and rooms' presence updates) go out. */
 int bus_idle(const struct bus *b);
 
 /* Number of messages not yet confirmed by Redis (queued or in flight). */

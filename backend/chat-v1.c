@@ -43,7 +43,9 @@ void chat_v1_error(struct session *s, json_t *ref, enum chat_error code, const c
     if (c == NULL)
         return;
     chat_v1_send(s, chat_error(ref, code, message));
+    s->be->stats.chat_errors++;
     if (code == CHAT_E_RATE_LIMITED) {
+        s->be->stats.chat_policy_closes++;
         log_info("client fd=%d: over --rate-limit; closing 1008", s->fd);
         session_close(s, WS_CLOSE_POLICY, "rate limit exceeded");
         return;
@@ -56,6 +58,7 @@ void chat_v1_error(struct session *s, json_t *ref, enum chat_error code, const c
         c->errors_since = now;
     }
     if (++c->errors >= CHAT_MAX_ERRORS) {
+        s->be->stats.chat_policy_closes++;
         log_info("client fd=%d: %u errors within %.0fs; closing 1008", s->fd, c->errors,
                  CHAT_ERROR_WINDOW);
         session_close(s, WS_CLOSE_POLICY, "too many errors");

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "bus.h"
 #include "page.h"
+#include "rooms.h"
 #include "session.h"
 
 static const char TEXT[] = "text/plain; charset=utf-8";
@@ -64,6 +65,19 @@ static void write_metrics(const struct backend *be, struct strbuf *sb)
             st->accept_errors);
     counter(sb, "wscale_invalid_bus_messages_total", "Channel messages dropped for not being UTF-8.",
             st->invalid_bus_messages);
+    if (be->rooms) {
+        strbuf_printf(sb,
+            "# HELP wscale_chat_sessions wscale.chat.v1 sessions open.\n"
+            "# TYPE wscale_chat_sessions gauge\n"
+            "wscale_chat_sessions %zu\n"
+            "# HELP wscale_chat_rooms Rooms with members on this backend (their channels are subscribed).\n"
+            "# TYPE wscale_chat_rooms gauge\n"
+            "wscale_chat_rooms %zu\n",
+            be->chat_hub.count, rooms_count(be->rooms));
+        counter(sb, "wscale_chat_errors_total", "wscale.chat.v1 error frames sent.", st->chat_errors);
+        counter(sb, "wscale_chat_policy_closes_total",
+                "wscale.chat.v1 sessions closed 1008 for their rate or their errors.", st->chat_policy_closes);
+    }
     if (be->bus)
         bus_metrics(be->bus, sb);
 }
