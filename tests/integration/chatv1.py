@@ -47,8 +47,28 @@ def matches(frame, pattern):
                for k, v in pattern.items())
 
 
+def run(coro, timeout=30):
+    """Runs a test's coroutine within timeout. Connections it left open (a
+    failed assertion) are aborted, not closed politely: a failing test
+    ends at once."""
+    try:
+        return asyncio.run(asyncio.wait_for(_aborting(coro), timeout))
+    finally:
+        Chat.opened.clear()
+
+
+async def _aborting(coro):
+    try:
+        return await coro
+    finally:
+        for chat in Chat.opened:
+            chat.ws.transport.abort()
+
+
 class Chat:
     """One v1 connection. .hello is the server's first frame."""
+
+    opened = []  # every Chat connected during run(), for its clean-up
 
     def __init__(self, ws):
         self.ws = ws
@@ -61,6 +81,7 @@ class Chat:
         """Opens a connection and reads the hello, which must come first."""
         ws = await websockets.connect(url, subprotocols=list(subprotocols), **kw)
         chat = cls(ws)
+        cls.opened.append(chat)
         chat.hello = await chat._read(5.0)
         chat.unread.clear()
         assert chat.hello.get("op") == "hello", f"first frame is not hello: {chat.hello}"
@@ -113,12 +134,6 @@ class Chat:
                 raise AssertionError(f"waiting for {pattern}, got {frame}")
             return matches(frame, pattern)
         return await self.wait(wanted, timeout, str(pattern))
-
-    def take(self, **pattern):
-        """Removes and returns every frame not yet taken that matches."""
-        got = [f for f in self.unread if matches(f, pattern)]
-        self.unread = [f for f in self.unread if not matches(f, pattern)]
-        return got
 
     async def expect_close(self, timeout=5.0):
         """Reads until the server closes; returns the close code. The frames

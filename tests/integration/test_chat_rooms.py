@@ -13,16 +13,14 @@ import time
 import pytest
 import websockets
 
-from chatv1 import PROTOCOL, Chat, matches, msg_id, redis_json, strictly_increasing
+from chatv1 import PROTOCOL, Chat, matches, msg_id, redis_json, run, strictly_increasing
 from procs import free_port
 from test_lb_tunnel import lb_config
 from wsraw import OP_TEXT, RawWS
 
 GREETING = "Connected successfully to server {}"
-
-
-def run(coro, timeout=30):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+# For tests whose clients send faster than the default 20 frames a second.
+FAST = ("--rate-limit", "1000")
 
 
 async def eventually(predicate, timeout=5.0, what="condition"):
@@ -272,7 +270,7 @@ async def kill_backend_of(client, backend):
 
 
 def test_rejoin_after_backend_killed_replays_exactly_what_was_missed(redis, backends):
-    ws1, ws2 = pair(redis, backends)
+    ws1, ws2 = pair(redis, backends, *FAST)
 
     async def main():
         a = await Chat.connect(ws1.url)
@@ -305,7 +303,7 @@ def test_rejoin_after_backend_killed_replays_exactly_what_was_missed(redis, back
 
 
 def test_rejoin_while_messages_keep_coming_has_no_gap_and_no_duplicate(redis, backends):
-    ws1, ws2 = pair(redis, backends)
+    ws1, ws2 = pair(redis, backends, *FAST)
     n = 300
 
     async def main():
@@ -317,20 +315,24 @@ def test_rejoin_while_messages_keep_coming_has_no_gap_and_no_duplicate(redis, ba
         last = (await a.expect(op="msg", text="seen"))["id"]
         await kill_backend_of(a, ws1)
 
-        halfway = asyncio.Event()
+        said, joining = asyncio.Event(), asyncio.Event()
 
         async def send_all():
             acks = []
             for i in range(n):
                 acks.append((await b.say("lobby", f"m{i}", ref=i + 1))["id"])
                 if i == 50:
-                    halfway.set()
+                    said.set()
+                    await asyncio.wait_for(joining.wait(), 10)
+                if i >= 50:
+                    await asyncio.sleep(0.002)  # the join lands while messages flow
             return acks
 
         sender = asyncio.create_task(send_all())
-        await asyncio.wait_for(halfway.wait(), 20)
+        await asyncio.wait_for(said.wait(), 20)
         a = await Chat.connect(ws2.url)
         await a.send("join", room="lobby", nick="ann", since=last)
+        joining.set()
         ids = await sender
         await a.expect(op="msg", text=f"m{n - 1}", timeout=10)
 
@@ -341,6 +343,8 @@ def test_rejoin_while_messages_keep_coming_has_no_gap_and_no_duplicate(redis, ba
         ends = [i for i, f in enumerate(rest) if f["op"] == "recovered"]
         assert len(ends) == 1, f"recovered {len(ends)} times"
         assert matches(rest[ends[0]], {"room": "lobby", "count": ends[0], "complete": True}), rest[ends[0]]
+        # Replayed: at least m0..m50, said before the join; live: some of the rest.
+        assert 51 <= ends[0] < n, ends[0]
         msgs = [f for f in rest if f["op"] == "msg"]
         assert len(msgs) == len(rest) - 1, [f for f in rest if f["op"] not in ("msg", "recovered")]
         got = [(m["id"], m["text"]) for m in msgs]
@@ -358,36 +362,52 @@ def first_difference(got, want):
     return f"got {len(got)} messages, want {len(want)}"
 
 
+async def capped_room(url):
+    """Room "capped" on a backend with --history 10: cat joins after m0 and
+    leaves, then 25 more messages are said. Returns (cat, cat's last id as
+    joined, the ids of m0..m25)."""
+    d = await Chat.connect(url)
+    await d.join("capped", "dan")
+    ids = [(await d.say("capped", "m0", ref=0))["id"]]
+    cat = await Chat.connect(url)
+    last = (await cat.join("capped", "cat"))["last"]
+    await cat.leave("capped")
+    ids += [(await d.say("capped", f"m{i}", ref=i))["id"] for i in range(1, 26)]
+    await d.close()
+    return cat, last, ids
+
+
+async def rejoin(c, room, nick, since):
+    """Joins with since; returns (joined, msgs replayed, recovered)."""
+    mark = len(c.frames)
+    await c.send("join", room=room, nick=nick, since=since)
+    await c.expect(op="recovered", room=room)
+    return replay(c.frames[mark:])
+
+
 def test_since_beyond_the_history_cap_recovers_the_newest_incompletely(redis, backends):
-    b = backends("--id", "ws1", "--redis", redis.url, "--history", "10")
+    b = backends("--id", "ws1", "--redis", redis.url, "--history", "10", *FAST)
 
     async def main():
-        d = await Chat.connect(b.url)
-        await d.join("capped", "dan")
-        first = await d.say("capped", "m0", ref=0)
-        c = await Chat.connect(b.url)
-        since = (await c.join("capped", "cat"))["last"]
-        assert since == first["id"]
-        await c.leave("capped")
-        ids = [None] + [(await d.say("capped", f"m{i}", ref=i))["id"] for i in range(1, 26)]
+        cat, last, ids = await capped_room(b.url)
+        assert last == ids[0]
         assert redis_json(redis, "XLEN", "wscale:history:capped") == 10
-
-        mark = len(c.frames)
-        await c.send("join", room="capped", nick="cat", since=since)
-        await c.expect(op="recovered", room="capped")
-        _, msgs, recovered = replay(c.frames[mark:])
+        _, msgs, recovered = await rejoin(cat, "capped", "cat", last)
         assert [(m["id"], m["text"]) for m in msgs] == [(ids[i], f"m{i}") for i in range(16, 26)]
         assert matches(recovered, {"count": 10, "complete": False}), recovered
+        await cat.close()
+    run(main())
 
-        await c.leave("capped")
-        mark = len(c.frames)
-        await c.send("join", room="capped", nick="cat", since=ids[16])  # the oldest kept
-        await c.expect(op="recovered", room="capped")
-        _, msgs, recovered = replay(c.frames[mark:])
-        assert [m["text"] for m in msgs] == [f"m{i}" for i in range(17, 26)]
+
+def test_since_still_inside_the_capped_history_recovers_completely(redis, backends):
+    b = backends("--id", "ws1", "--redis", redis.url, "--history", "10", *FAST)
+
+    async def main():
+        cat, _, ids = await capped_room(b.url)
+        _, msgs, recovered = await rejoin(cat, "capped", "cat", ids[16])  # the oldest kept
+        assert [(m["id"], m["text"]) for m in msgs] == [(ids[i], f"m{i}") for i in range(17, 26)]
         assert matches(recovered, {"count": 9, "complete": True}), recovered
-        await c.close()
-        await d.close()
+        await cat.close()
     run(main())
 
 
@@ -527,6 +547,8 @@ ERROR_CASES = [
     ({"op": "join", "room": "q", "nick": "é" * 17, "ref": 43}, "too_long", 43),  # 34 bytes
     ({"op": "say", "room": "r", "text": "x" * 4097, "ref": 44}, "too_long", 44),
     ({"op": "say", "room": "r", "text": "é" * 2049, "ref": 45}, "too_long", 45),  # 4098 bytes
+    # A frame over 16 KiB is refused before it is parsed: no ref to echo.
+    ({"op": "say", "room": "r", "text": "x" * 20000, "ref": 46}, "too_long", None),
     ({"op": "who", "room": "r", "ref": "f" * 65}, "too_long", None),
     ({"op": "join", "room": "", "nick": "n", "ref": 50}, "bad_name", 50),
     ({"op": "join", "room": "a b", "nick": "n", "ref": 51}, "bad_name", 51),
@@ -544,8 +566,13 @@ ERROR_CASES = [
 ]
 
 
+def shorten(request):
+    text = repr(request)
+    return text if len(text) < 120 else text[:100] + f"... ({len(text)} characters)"
+
+
 def test_every_error_code_echoes_the_ref_and_keeps_the_connection(redis, backends):
-    b = backends("--id", "ws1", "--redis", redis.url, "--rate-limit", "1000")
+    b = backends("--id", "ws1", "--redis", redis.url)
 
     async def main():
         wrong = []
@@ -562,7 +589,7 @@ def test_every_error_code_echoes_the_ref_and_keeps_the_connection(redis, backend
                 # An ordinary error leaves the connection up and working.
                 ok = await c.who("r") == ["n"]
             if not ok:
-                wrong.append(f"{request!r}: want {code} ref={ref!r}, got {answer}")
+                wrong.append(f"{shorten(request)}: want {code} ref={ref!r}, got {answer}")
             await c.close()
         assert not wrong, "\n".join(wrong)
     run(main(), timeout=50)
@@ -587,7 +614,7 @@ def test_the_largest_accepted_values(chat):
 
 
 def test_a_seventeenth_room_is_refused(redis, backends):
-    b = backends("--id", "ws1", "--redis", redis.url, "--rate-limit", "1000")
+    b = backends("--id", "ws1", "--redis", redis.url, *FAST)
 
     async def main():
         c = await Chat.connect(b.url)
@@ -632,6 +659,11 @@ def test_requests_needing_redis_are_unavailable_while_it_is_down(redis, backends
             if not matches(answer, {"op": "error", "code": "unavailable", "ref": op}):
                 wrong.append(f"{op}: {answer}")
         assert not wrong, wrong
+        # unavailable is Redis's fault, not the client's: it is not counted
+        # among the 10 errors that close a connection.
+        for i in range(10):
+            await c.send("history", room="lobby", ref=i)
+            assert matches(await c.expect(op="error", ref=i, timeout=8), {"code": "unavailable"})
         assert await c.is_open()
 
         redis.start()
