@@ -270,6 +270,11 @@ static void say(struct session *s, const struct chat_request *req, const struct 
 static void history(struct session *s, const struct chat_request *req)
 {
     char stream[CHAT_ROOM_MAX + 32], before[CHAT_ID_STRLEN + 1] = "+", count[16];
+    if (req->has_before && req->before.ms == 0 && req->before.seq == 0) {
+        /* Nothing comes before 0-0 (and Redis refuses "(0-0"). */
+        chat_v1_send(s, chat_history(req->room, json_array(), 0));
+        return;
+    }
     snprintf(stream, sizeof(stream), "wscale:history:%s", req->room);
     if (req->has_before) {
         before[0] = '(';
