@@ -253,6 +253,7 @@ def test_history_pages_backwards_oldest_first(chat):
         assert await page(before=ids[4], limit=3) == (ids[1:4], ["m1", "m2", "m3"], True)
         assert await page(before=ids[1], limit=3) == (ids[:1], ["m0"], False)
         assert await page(before=ids[0]) == ([], [], False)
+        assert await page(before="0-0") == ([], [], False)
         assert await page(limit=7) == (ids, [f"m{i}" for i in range(7)], False)
         empty = await r.history("nothing-here")
         assert empty["messages"] == [] and empty["more"] is False
@@ -363,16 +364,15 @@ def first_difference(got, want):
 
 
 async def capped_room(url):
-    """Room "capped" on a backend with --history 10: cat joins after m0 and
-    leaves, then 25 more messages are said. Returns (cat, cat's last id as
-    joined, the ids of m0..m25)."""
-    d = await Chat.connect(url)
-    await d.join("capped", "dan")
-    ids = [(await d.say("capped", "m0", ref=0))["id"]]
+    """Room "capped" on a backend with --history 10: cat joins it new and
+    leaves, then dan says m0..m25. Returns (cat, the last id cat was
+    told, the ids of m0..m25)."""
     cat = await Chat.connect(url)
     last = (await cat.join("capped", "cat"))["last"]
     await cat.leave("capped")
-    ids += [(await d.say("capped", f"m{i}", ref=i))["id"] for i in range(1, 26)]
+    d = await Chat.connect(url)
+    await d.join("capped", "dan")
+    ids = [(await d.say("capped", f"m{i}", ref=i))["id"] for i in range(26)]
     await d.close()
     return cat, last, ids
 
@@ -385,14 +385,15 @@ async def rejoin(c, room, nick, since):
     return replay(c.frames[mark:])
 
 
-def test_since_beyond_the_history_cap_recovers_the_newest_incompletely(redis, backends):
+@pytest.mark.parametrize("since", ["last seen: 0-0", "m0, trimmed away"])
+def test_since_beyond_the_history_cap_recovers_the_newest_incompletely(redis, backends, since):
     b = backends("--id", "ws1", "--redis", redis.url, "--history", "10", *FAST)
 
     async def main():
         cat, last, ids = await capped_room(b.url)
-        assert last == ids[0]
+        assert last == "0-0"
         assert redis_json(redis, "XLEN", "wscale:history:capped") == 10
-        _, msgs, recovered = await rejoin(cat, "capped", "cat", last)
+        _, msgs, recovered = await rejoin(cat, "capped", "cat", last if "0-0" in since else ids[0])
         assert [(m["id"], m["text"]) for m in msgs] == [(ids[i], f"m{i}") for i in range(16, 26)]
         assert matches(recovered, {"count": 10, "complete": False}), recovered
         await cat.close()
@@ -408,6 +409,23 @@ def test_since_still_inside_the_capped_history_recovers_completely(redis, backen
         assert [(m["id"], m["text"]) for m in msgs] == [(ids[i], f"m{i}") for i in range(17, 26)]
         assert matches(recovered, {"count": 9, "complete": True}), recovered
         await cat.close()
+    run(main())
+
+
+def test_since_0_0_of_a_new_room_recovers_all_its_messages(chat):
+    async def main():
+        ann, bob = await Chat.connect(chat.url), await Chat.connect(chat.url)
+        last = (await ann.join("brandnew", "ann"))["last"]
+        assert last == "0-0"
+        await ann.close()  # gone before anything was said
+        await bob.join("brandnew", "bob")
+        ids = [(await bob.say("brandnew", f"m{i}", ref=i))["id"] for i in range(3)]
+        ann = await Chat.connect(chat.url)
+        _, msgs, recovered = await rejoin(ann, "brandnew", "ann", last)
+        assert [(m["id"], m["text"]) for m in msgs] == [(ids[i], f"m{i}") for i in range(3)]
+        assert matches(recovered, {"count": 3, "complete": True}), recovered
+        await ann.close()
+        await bob.close()
     run(main())
 
 
