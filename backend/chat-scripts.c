@@ -62,12 +62,21 @@
     "end\n"
 
 static const char *const sources[CHAT_NSCRIPTS] = {
-    /* KEYS: stream. ARGV: channel, room, nick, text, node, cap. Returns the id. */
+    /* KEYS: stream. ARGV: channel, room, nick, text, node, cap. Returns the id.
+     * The cap is kept with XDEL, not XADD MAXLEN: Redis 7.0 records the
+     * stream's max-deleted-entry-id only for XDEL, and recovery needs it to
+     * tell whether anything after `since` is gone. */
     [SCRIPT_SAY] =
         "local t = redis.call('TIME')\n"
         "local ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-        "local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[6], '*', 'nick', ARGV[3],\n"
+        "local id = redis.call('XADD', KEYS[1], '*', 'nick', ARGV[3],\n"
         "  'text', ARGV[4], 'ts', string.format('%d', ts), 'node', ARGV[5])\n"
+        "local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[6])\n"
+        "if excess > 0 then\n"
+        "  for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)) do\n"
+        "    redis.call('XDEL', KEYS[1], e[1])\n"
+        "  end\n"
+        "end\n"
         "redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'msg', room = ARGV[2], id = id,\n"
         "  nick = ARGV[3], text = ARGV[4], ts = ts, node = ARGV[5]}))\n"
         "return id\n",

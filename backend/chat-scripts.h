@@ -1,7 +1,8 @@
 /* chat-scripts.h — the Lua scripts that make each wscale.chat.v1 operation
  * one atomic step in Redis.
  *
- *   say    XADD to the room's stream (capped) + PUBLISH the msg carrying the
+ *   say    XADD to the room's stream (capped by XDEL of the oldest) + PUBLISH
+ *          of the msg carrying the
  *          new id, so a published message is always a stored one
  *   join   presence add (+ a join event) + members + the stream's position,
  *          and with since the entries after it

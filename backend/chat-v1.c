@@ -52,15 +52,18 @@ void chat_v1_error(struct session *s, json_t *ref, enum chat_error code, const c
     }
     if (code == CHAT_E_UNAVAILABLE)
         return; /* Redis's fault, not the client's */
+    /* A bucket that drains CHAT_MAX_ERRORS per CHAT_ERROR_WINDOW: errors in
+     * quick succession fill it, occasional ones never do. */
     ev_tstamp now = ev_now(s->be->loop);
-    if (now - c->errors_since > CHAT_ERROR_WINDOW) {
+    c->errors -= (now - c->errors_at) * CHAT_MAX_ERRORS / CHAT_ERROR_WINDOW;
+    if (c->errors < 0)
         c->errors = 0;
-        c->errors_since = now;
-    }
-    if (++c->errors >= CHAT_MAX_ERRORS) {
+    c->errors_at = now;
+    c->errors += 1;
+    if (c->errors > CHAT_MAX_ERRORS - 1) { /* the 10th of a quick burst */
         s->be->stats.chat_policy_closes++;
-        log_info("client fd=%d: %u errors within %.0fs; closing 1008", s->fd, c->errors,
-                 CHAT_ERROR_WINDOW);
+        log_info("client fd=%d: too many errors (%d within %.0fs); closing 1008", s->fd,
+                 CHAT_MAX_ERRORS, CHAT_ERROR_WINDOW);
         session_close(s, WS_CLOSE_POLICY, "too many errors");
     }
 }
@@ -332,14 +335,13 @@ static void handle(struct session *s, const struct chat_request *req)
 
 void chat_v1_on_message(struct session *s, const uint8_t *data, size_t len)
 {
-    if (take_token(s->v1, s->be) != 0) {
-        chat_v1_error(s, NULL, CHAT_E_RATE_LIMITED, "more frames per second than --rate-limit allows");
-        return;
-    }
     struct chat_request req;
     const char *detail = "";
     enum chat_error e = chat_parse_request((const char *)data, len, &req, &detail);
-    if (e == CHAT_OK) {
+    if (take_token(s->v1, s->be) != 0) {
+        /* Parsed all the same (at most CHAT_FRAME_MAX bytes): to echo its ref. */
+        chat_v1_error(s, req.ref, CHAT_E_RATE_LIMITED, "more frames per second than --rate-limit allows");
+    } else if (e == CHAT_OK) {
         handle(s, &req);
     } else {
         char message[160];

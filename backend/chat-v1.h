@@ -21,8 +21,8 @@ struct member;
 struct client_call;
 
 #define CHAT_MAX_ROOMS 16   /* rooms one connection may be in */
-#define CHAT_MAX_ERRORS 10  /* error frames within CHAT_ERROR_WINDOW before close 1008 */
-#define CHAT_ERROR_WINDOW 60.0
+#define CHAT_MAX_ERRORS 10  /* error frames in quick succession before close 1008: */
+#define CHAT_ERROR_WINDOW 60.0 /* ...the count drains CHAT_MAX_ERRORS per this many seconds */
 
 struct chat_client {
     struct session *session;
@@ -32,8 +32,8 @@ struct chat_client {
     struct client_call *calls;   /* say/history/who waiting for Redis */
     double tokens;               /* rate limit: a bucket of --rate-limit frames */
     ev_tstamp refilled;
-    unsigned errors;             /* error frames since errors_since */
-    ev_tstamp errors_since;
+    double errors;               /* error frames, draining over time (see chat_v1_error) */
+    ev_tstamp errors_at;         /* when errors was last brought up to date */
 };
 
 /* Starts the protocol on a session that just opened: sends hello. Returns
@@ -50,8 +50,9 @@ void chat_v1_on_message(struct session *s, const uint8_t *data, size_t len);
 /* Queues obj (which is released) to the session as a text frame. */
 void chat_v1_send(struct session *s, json_t *obj);
 
-/* Sends an error frame (echoing ref when not NULL); the CHAT_MAX_ERRORS-th
- * within CHAT_ERROR_WINDOW closes the session 1008. */
+/* Sends an error frame (echoing ref when not NULL). Too many in quick
+ * succession (CHAT_MAX_ERRORS, draining at CHAT_MAX_ERRORS per
+ * CHAT_ERROR_WINDOW) close the session 1008, and so does rate_limited. */
 void chat_v1_error(struct session *s, json_t *ref, enum chat_error code, const char *message);
 
 #endif

@@ -389,7 +389,7 @@ static void handle_request(struct session *s, struct http_request *req, uint8_t 
         return;
     }
     /* The tutorial protocol stays the default; v1 needs Redis. */
-    int v1 = !s->be->opt->echo && http_header_has_token(req, "sec-websocket-protocol", CHAT_PROTOCOL);
+    int v1 = !s->be->opt->echo && ws_handshake_offers_protocol(req, CHAT_PROTOCOL);
     session_upgrade(s, hs.key, v1);
     if (rest_len > 0 && s->state == SESSION_OPEN)
         ws_input(s, rest, rest_len);

@@ -105,3 +105,28 @@ void ws_handshake_accept(const char key[WS_KEY_LEN], char out[WS_ACCEPT_LEN + 1]
     SHA1(input, sizeof(input), digest);
     EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH);
 }
+
+int ws_handshake_offers_protocol(const struct http_request *req, const char *name)
+{
+    size_t name_len = strlen(name);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (!http_token_eq(h->name, h->name_len, "sec-websocket-protocol"))
+            continue;
+        const char *p = h->value, *end = h->value + h->value_len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            const char *s = p;
+            while (s < e && (*s == ' ' || *s == '\t'))
+                s++;
+            const char *t = e;
+            while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+                t--;
+            if ((size_t)(t - s) == name_len && memcmp(s, name, name_len) == 0)
+                return 1;
+            p = comma ? comma + 1 : end;
+        }
+    }
+    return 0;
+}

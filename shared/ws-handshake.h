@@ -33,6 +33,12 @@ struct ws_handshake {
  * "Sec-WebSocket-Version: 13"), with *why describing the problem. */
 int ws_handshake_check(struct http_request *req, struct ws_handshake *hs, const char **why);
 
+/* True if a Sec-WebSocket-Protocol field of the request lists `name`.
+ * Subprotocol names compare exactly (case-sensitive): the server answers
+ * with the name as given, and the client checks it against what it offered
+ * (RFC 6455 4.1, 4.2.2). */
+int ws_handshake_offers_protocol(const struct http_request *req, const char *name);
+
 /* Computes Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)).
  * out receives WS_ACCEPT_LEN characters and a NUL. */
 void ws_handshake_accept(const char key[WS_KEY_LEN], char out[WS_ACCEPT_LEN + 1]);

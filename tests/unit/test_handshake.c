@@ -1,5 +1,6 @@
 /* test_handshake.c — shared/ws-handshake.h: the server side of the RFC 6455
  * opening handshake. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../shared/ws-handshake.h"
@@ -296,6 +297,33 @@ static void test_checks_run_in_documented_order(void)
     CHECK(why != NULL && strstr(why, "Key") != NULL);
 }
 
+static int offers(const char *protocol_lines)
+{
+    char head[1024];
+    snprintf(head, sizeof(head), GET_LINE HOST UPGRADE CONNECTION KEY VERSION "%s" END, protocol_lines);
+    CHECK_EQ_INT(check_head(head), 0);
+    return ws_handshake_offers_protocol(&req, "wscale.chat.v1");
+}
+
+static void test_offered_protocol_is_found_in_lists_and_repeated_fields(void)
+{
+    CHECK(offers("Sec-WebSocket-Protocol: wscale.chat.v1\r\n"));
+    CHECK(offers("Sec-WebSocket-Protocol: chat, wscale.chat.v1\r\n"));
+    CHECK(offers("Sec-WebSocket-Protocol: wscale.chat.v1 ,chat\r\n"));
+    CHECK(offers("Sec-WebSocket-Protocol: chat\r\nsec-websocket-protocol: wscale.chat.v1\r\n"));
+}
+
+static void test_protocol_names_compare_exactly(void)
+{
+    CHECK(!offers(""));
+    CHECK(!offers("Sec-WebSocket-Protocol: chat\r\n"));
+    CHECK(!offers("Sec-WebSocket-Protocol: WSCALE.CHAT.V1\r\n"));
+    CHECK(!offers("Sec-WebSocket-Protocol: wscale.chat.v10\r\n"));
+    CHECK(!offers("Sec-WebSocket-Protocol: wscale.chat\r\n"));
+    CHECK(!offers("Sec-WebSocket-Protocol: wscale.chat.v1x, v1\r\n"));
+    CHECK(!offers("X-Sec-WebSocket-Protocol: wscale.chat.v1\r\n"));
+}
+
 int main(void)
 {
     RUN(test_rfc_example_key_gives_rfc_accept);
@@ -330,5 +358,7 @@ int main(void)
     RUN(test_non_canonical_last_key_char_is_400);
     RUN(test_two_keys_are_400);
     RUN(test_checks_run_in_documented_order);
+    RUN(test_offered_protocol_is_found_in_lists_and_repeated_fields);
+    RUN(test_protocol_names_compare_exactly);
     return unit_report("handshake");
 }
