@@ -7,7 +7,9 @@
 //
 // PIDS_JSON maps backend ids to pids ({"ws1": 123, ...}). Prints one JSON line
 // with what was observed; exits 1 with the reason if a step fails (every wait
-// is bounded). Pages A (ann) and B (bob) have a browser context each, so
+// is bounded). The caller judges the observations: with backends keeping
+// fewer than 20 messages per room (--history), page A recovers only the
+// newest and marks the gap. Pages A (ann) and B (bob) have a browser context each, so
 // their localStorage (nickname, rooms) is their own.
 //
 // The page's selectors used here (backend/chat-page.html keeps them stable):
@@ -200,6 +202,9 @@ try {
   await waitMembers(a, ['ann', 'bob']);
   observed.membersAfter = await members(a);
   const after = await messages(a);
+  // The messages with the "some messages were lost" divider, if any, in place.
+  observed.lobbyAfterMarked = await a.$$eval('#messages li.msg, #messages li.system.lost', (lis) =>
+    lis.map((li) => (li.classList.contains('lost') ? '[lost]' : li.querySelector('.text').textContent)));
   observed.lobbyAfter = after.map((m) => m.text);
   observed.missedSeen = after.map((m) => m.text).filter((t) => t.startsWith('missed '));
   observed.beforeKillStillOnce = beforeKill.every((m) => after.filter((x) => x.id === m.id).length === 1);

@@ -113,6 +113,7 @@ def test_chat_page_rooms_history_members_and_recovery_without_duplicates(demos, 
     numbered = [f"missed {i:02d}" for i in range(1, 21)]
     assert observed["missedSeen"] == numbered
     assert observed["lobbyAfter"] == observed["beforeKill"] + numbered
+    assert observed["lobbyAfterMarked"] == observed["lobbyAfter"], "nothing was lost"
     assert observed["beforeKillStillOnce"] is True
     assert observed["idsInOrder"] is True
     assert observed["recoveredNotice"] == ["20 missed messages recovered"]
@@ -125,6 +126,52 @@ def test_chat_page_rooms_history_members_and_recovery_without_duplicates(demos, 
                                    "dev": ["ann in dev"]}
     for name in ("rooms-a", "rooms-b", "history-b", "a-offline", "a-recovered", "b-end"):
         assert (shots / f"{name}.png").stat().st_size > 5000, name
+
+
+CAPPED_LB = """
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout tunnel 1h
+    retries 3
+    option redispatch
+frontend fe
+    bind 127.0.0.1:{port}
+    default_backend be
+backend be
+    balance roundrobin
+    server ws1 127.0.0.1:{p1}
+    server ws2 127.0.0.1:{p2}
+    server ws3 127.0.0.1:{p3}
+"""
+
+
+def test_chat_page_marks_the_messages_lost_past_the_history_cap(redis, backends, lbs, tmp_path):
+    """The same two pages with backends keeping 5 messages per room
+    (--history 5) behind an lb: of the 20 messages said while ann's page was
+    away, the stream still holds the last 5; her page shows those once and in
+    order, after a visible "some messages were lost" divider (the server's
+    recovered has complete:false), and counts 5 recovered."""
+    started = {f"ws{i}": backends("--id", f"ws{i}", "--redis", redis.url, "--history", "5")
+               for i in (1, 2, 3)}
+    lb = lbs(CAPPED_LB, p1=started["ws1"].port, p2=started["ws2"].port, p3=started["ws3"].port)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    pids = {name: b.pid for name, b in started.items()}
+    r = subprocess.run(["node", ROOMS_SCRIPT, f"http://127.0.0.1:{lb.port}/", json.dumps(pids),
+                        str(shots)], capture_output=True, text=True, timeout=150)
+    observed = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {}
+    assert r.returncode == 0, f"{observed}\n{r.stderr}\n{lb.output()}"
+
+    kept = [f"missed {i:02d}" for i in range(16, 21)]
+    assert observed["beforeKill"] == ["ann in lobby", "bob in lobby"]
+    assert observed["missedSeen"] == kept
+    assert observed["lobbyAfterMarked"] == observed["beforeKill"] + ["[lost]"] + kept
+    assert observed["recoveredNotice"] == ["5 missed messages recovered"]
+    assert observed["duplicateIds"] == []
+    assert observed["idsInOrder"] is True
 
 
 STICKY_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "browser", "sticky-chat.mjs")
