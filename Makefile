@@ -107,17 +107,17 @@ test: setup
 endif
 
 # ---- fuzzing: clang's libFuzzer with ASan + UBSan --------------------------
-# The shared and lb sources are compiled a second time, with clang, into their
-# own archive; a target links only the objects it needs from it. gcc builds
-# everything else, and its -Werror rules the code: clang's extra warnings are
-# shown, not fatal, in that second compilation.
+# The shared and lb sources, and the chat codec, are compiled a second time,
+# with clang, into their own archive; a target links only the objects it
+# needs from it. gcc builds everything else, and its -Werror rules the code:
+# clang's extra warnings are shown, not fatal, in that second compilation.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 10
 TEST_FUZZ_SECONDS ?= 7
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_WARN    := $(filter-out -Werror,$(WARN))
-FUZZ_OBJS    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter shared/% lb/%,$(LIBSRCS)))
+FUZZ_OBJS    := $(patsubst %.c,build/fuzz/obj/%.o,$(filter shared/% lb/% backend/chat-proto.c,$(LIBSRCS)))
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 # fuzz_config must never resolve a name through DNS (see the target).

@@ -197,6 +197,15 @@ static enum chat_error check_fields(struct chat_request *req, const char **detai
     return CHAT_OK;
 }
 
+/* The string in "op", or NULL. JSON strings may hold NULs (text may): an op
+ * with one inside is none of ours, though strcmp would stop at the NUL. */
+static const char *op_name(json_t *root)
+{
+    json_t *op = json_object_get(root, "op");
+    const char *name = json_string_value(op);
+    return name && strlen(name) == json_string_length(op) ? name : NULL;
+}
+
 static enum chat_error check_ref(struct chat_request *req, const char **detail)
 {
     json_t *ref = json_object_get(req->root, "ref");
@@ -222,7 +231,7 @@ enum chat_error chat_parse_request(const char *data, size_t len, struct chat_req
         return CHAT_E_TOO_LONG;
     }
     json_error_t jerr;
-    req->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    req->root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (req->root == NULL || !json_is_object(req->root)) {
         *detail = "expected one JSON object";
         return CHAT_E_BAD_JSON;
@@ -231,8 +240,7 @@ enum chat_error chat_parse_request(const char *data, size_t len, struct chat_req
     if (e != CHAT_OK)
         return e;
 
-    json_t *op = json_object_get(req->root, "op");
-    const char *name = json_is_string(op) ? json_string_value(op) : NULL;
+    const char *name = op_name(req->root);
     size_t i = 0;
     while (name && i < sizeof(ops) / sizeof(ops[0]) && strcmp(ops[i].name, name) != 0)
         i++;
@@ -254,9 +262,9 @@ void chat_request_free(struct chat_request *req)
 
 int chat_parse_live(const char *data, size_t len, struct chat_live *out)
 {
-    json_t *root = json_loadb(data, len, 0, NULL);
+    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
     int rc = -1;
-    const char *op = json_string_value(json_object_get(root, "op"));
+    const char *op = op_name(root);
     if (op && strcmp(op, "presence") == 0) {
         out->is_msg = 0;
         rc = 0;
