@@ -543,7 +543,8 @@ def test_500_frozen_clients_are_reaped_and_memory_returns(backends, lbs, tmp_pat
     warm = Holder(port, FROZEN)
     warm.kill()
     wait_until(lambda: conns() == 0, timeout=SLACK, what=f"{target}: warm-up connections closed")
-    rss_base, fds_base = flood.rss_kib(pid), flood.fd_count(pid)
+    # Settled counts: the /metrics request conns() made may still be closing.
+    rss_base, fds_base = flood.rss_kib(pid), flood.settled_fd_count(pid)
 
     frozen = Holder(port, FROZEN)
     try:
@@ -554,7 +555,7 @@ def test_500_frozen_clients_are_reaped_and_memory_returns(backends, lbs, tmp_pat
         wait_until(lambda: conns() == 0, timeout=REAP + 2 * SLACK,
                    what=f"{target}: {FROZEN} frozen clients reaped by {by}")
         took = time.monotonic() - t0
-        rss_after, fds_after = flood.rss_kib(pid), flood.fd_count(pid)
+        rss_after, fds_after = flood.rss_kib(pid), flood.settled_fd_count(pid)
     finally:
         frozen.kill()
     print(f"{target}: {FROZEN} frozen clients reaped by {by} after {took:.1f}s; RSS {rss_base} KiB, "
