@@ -60,6 +60,8 @@ struct backend {
     struct timeq finish_q;          /* last bytes going out, then the peer's FIN */
 
     struct session *flush_list;     /* sessions with output to write before sleeping */
+    size_t flush_count;             /* sessions on flush_list */
+    ev_timer flush_timer;           /* a big fan-out's writes, batched (--write-delay) */
     struct session *dead_list;      /* sessions to free before sleeping */
     size_t nsessions;               /* accepted and not yet freed */
 

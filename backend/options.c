@@ -15,7 +15,7 @@ enum {
     OPT_HELP = 1, OPT_LISTEN, OPT_ID, OPT_REDIS, OPT_CHANNEL, OPT_MAX_MESSAGE,
     OPT_PING_INTERVAL, OPT_ECHO, OPT_ALLOW_ORIGIN, OPT_MAX_OUTPUT, OPT_PUBLISH_QUEUE,
     OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_REDIS_TIMEOUT, OPT_LOG_LEVEL, OPT_TLS_CERT,
-    OPT_HISTORY, OPT_RATE_LIMIT, OPT_PRESENCE_TTL,
+    OPT_HISTORY, OPT_RATE_LIMIT, OPT_PRESENCE_TTL, OPT_WRITE_DELAY,
 };
 
 static const struct cli_option options[] = {
@@ -38,6 +38,7 @@ static const struct cli_option options[] = {
     { "history", 0, 1, OPT_HISTORY },
     { "rate-limit", 0, 1, OPT_RATE_LIMIT },
     { "presence-ttl", 0, 1, OPT_PRESENCE_TTL },
+    { "write-delay", 0, 1, OPT_WRITE_DELAY },
     { NULL, 0, 0, 0 },
 };
 
@@ -75,6 +76,8 @@ void backend_usage(FILE *out)
 "  --drain-timeout DURATION  on SIGTERM/SIGINT, time clients get to answer the\n"
 "                            1001 close before exit                       (10s)\n"
 "  --redis-timeout DURATION  Redis connect and reply timeout               (5s)\n"
+"  --write-delay DURATION    when 64+ clients have output, wait this long so\n"
+"                            more messages share each write; 0: at once   (5ms)\n"
 "  --log-level LEVEL         debug, info, warn or error                  (info)\n"
 "\n"
 "wscale.chat.v1:\n"
@@ -147,6 +150,7 @@ static void set_defaults(struct backend_options *o)
     o->history = 1000;
     o->rate_limit = 20;
     o->presence_ttl = 15;
+    o->write_delay = 0.005;
     o->log_level = LOG_INFO;
 }
 
@@ -241,6 +245,13 @@ static int apply_flag(struct backend_options *o, int id, const char *v, const ch
         if (units_parse_uint(v, 100000, &o->rate_limit) != 0 || o->rate_limit == 0)
             return set_error(err, size, "%s '%s': expected frames per second from 1 to 100000", flag, v);
         break;
+    case OPT_WRITE_DELAY: {
+        double s;
+        if (parse_duration(v, &s) != 0 || s > 0.1)
+            return set_error(err, size, "%s '%s': expected a duration from 0 to 100ms, e.g. 5ms", flag, v);
+        o->write_delay = s;
+        break;
+    }
     case OPT_PRESENCE_TTL: {
         double s;
         if (parse_duration(v, &s) != 0 || s < 1 || s > 86400)

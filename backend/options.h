@@ -34,6 +34,7 @@ struct backend_options {
     uint64_t history;          /* wscale.chat.v1: messages kept per room */
     uint64_t rate_limit;       /* wscale.chat.v1: frames per second per connection */
     double presence_ttl;       /* wscale.chat.v1: seconds a member lives without a refresh */
+    double write_delay;        /* seconds a big fan-out's writes may wait to be batched */
     enum log_level log_level;
 };
 

@@ -20,6 +20,7 @@
 #define ACCEPTS_PER_EVENT 64
 #define TICKET_ROTATION 3600.0 /* seconds between new TLS ticket keys */
 #define ACCEPT_PAUSE 0.1 /* seconds to stop accepting when out of descriptors */
+#define WRITE_BATCH_SESSIONS 64 /* sessions with output in one iteration: a fan-out */
 
 static const char *env_lookup(const char *name)
 {
@@ -128,12 +129,29 @@ static void on_before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct backend *be = w->data;
     (void)revents;
-    session_flush_pending(be);
-    session_free_dead(be);
+    if (be->opt->write_delay > 0 && be->flush_count >= WRITE_BATCH_SESSIONS) {
+        if (!ev_is_active(&be->flush_timer)) {
+            ev_timer_set(&be->flush_timer, be->opt->write_delay, 0);
+            ev_timer_start(loop, &be->flush_timer);
+        }
+    } else {
+        session_flush_pending(be);
+    }
+    if (be->flush_list == NULL) /* dead sessions may be on it */
+        session_free_dead(be);
     if (be->draining && be->nsessions == 0 && (be->bus == NULL || bus_idle(be->bus))) {
         log_info("drained: all clients closed");
         ev_break(loop, EVBREAK_ALL);
     }
+}
+
+static void on_flush_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct backend *be = w->data;
+    (void)loop;
+    (void)revents;
+    session_flush_pending(be);
+    session_free_dead(be);
 }
 
 static int backend_listen(struct backend *be)
@@ -215,6 +233,8 @@ int backend_run(const struct backend_options *opt)
     ev_signal_start(be->loop, &be->sigint);
     ev_init(&be->drain_timer, on_drain_timeout);
     be->drain_timer.data = be;
+    ev_init(&be->flush_timer, on_flush_timer);
+    be->flush_timer.data = be;
     ev_prepare_init(&be->before_sleep, on_before_sleep);
     be->before_sleep.data = be;
     ev_prepare_start(be->loop, &be->before_sleep);
@@ -246,6 +266,7 @@ out:
     session_kill_queue(&be->open_q, NULL);
     session_kill_queue(&be->closing_q, NULL);
     session_kill_queue(&be->finish_q, NULL);
+    session_flush_pending(be); /* empties the list: every session is dead now */
     session_free_dead(be);
     bus_free(be->bus); /* before the rooms: it answers their calls in flight */
     rooms_free(be->rooms);
@@ -258,6 +279,7 @@ out:
         ev_signal_stop(be->loop, &be->sigint);
         ev_timer_stop(be->loop, &be->drain_timer);
         ev_prepare_stop(be->loop, &be->before_sleep);
+        ev_timer_stop(be->loop, &be->flush_timer);
         ev_timer_stop(be->loop, &be->ticket_rotation);
         ev_loop_destroy(be->loop);
     }

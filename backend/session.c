@@ -60,6 +60,7 @@ static void schedule_flush(struct session *s)
     s->flags |= SF_ON_FLUSH_LIST;
     s->flush_next = s->be->flush_list;
     s->be->flush_list = s;
+    s->be->flush_count++;
 }
 
 /* Queues bytes that are not chat traffic (handshake answers, control
@@ -217,6 +218,7 @@ void session_flush_pending(struct backend *be)
 {
     struct session *s = be->flush_list;
     be->flush_list = NULL;
+    be->flush_count = 0;
     while (s) {
         struct session *next = s->flush_next;
         s->flags &= (uint8_t)~SF_ON_FLUSH_LIST;

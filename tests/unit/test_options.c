@@ -303,6 +303,37 @@ static void test_origin_mismatch_is_refused(void)
     CHECK(!allowed(",, ,", "https://a.example"));
 }
 
+static void test_chat_v1_limits_and_their_defaults(void)
+{
+    CHECK_EQ_INT(parse_env(no_env, NULL), OPTIONS_OK);
+    CHECK_EQ_INT(o.history, 1000);
+    CHECK_EQ_INT(o.rate_limit, 20);
+    CHECK(o.presence_ttl == 15.0);
+    CHECK_EQ_INT(parse_env(no_env, ARGS("--history", "10", "--rate-limit", "5", "--presence-ttl", "2s")),
+                 OPTIONS_OK);
+    CHECK_EQ_INT(o.history, 10);
+    CHECK_EQ_INT(o.rate_limit, 5);
+    CHECK(o.presence_ttl == 2.0);
+    check_error_mentions(parse_env(no_env, ARGS("--history", "0")), "--history");
+    check_error_mentions(parse_env(no_env, ARGS("--history", "1000001")), "--history");
+    check_error_mentions(parse_env(no_env, ARGS("--rate-limit", "0")), "--rate-limit");
+    check_error_mentions(parse_env(no_env, ARGS("--rate-limit", "fast")), "--rate-limit");
+    check_error_mentions(parse_env(no_env, ARGS("--presence-ttl", "500ms")), "--presence-ttl");
+    check_error_mentions(parse_env(no_env, ARGS("--presence-ttl", "25h")), "--presence-ttl");
+}
+
+static void test_write_delay_is_a_short_duration(void)
+{
+    CHECK_EQ_INT(parse_env(no_env, NULL), OPTIONS_OK);
+    CHECK(o.write_delay == 0.005);
+    CHECK_EQ_INT(parse_env(no_env, ARGS("--write-delay", "0")), OPTIONS_OK);
+    CHECK(o.write_delay == 0.0);
+    CHECK_EQ_INT(parse_env(no_env, ARGS("--write-delay", "100ms")), OPTIONS_OK);
+    CHECK(o.write_delay == 0.1);
+    check_error_mentions(parse_env(no_env, ARGS("--write-delay", "101ms")), "--write-delay");
+    check_error_mentions(parse_env(no_env, ARGS("--write-delay", "soon")), "--write-delay");
+}
+
 int main(void)
 {
     RUN(test_defaults_without_flags_or_environment);
@@ -336,5 +367,7 @@ int main(void)
     RUN(test_origin_list_with_spaces);
     RUN(test_star_allows_every_origin);
     RUN(test_origin_mismatch_is_refused);
+    RUN(test_chat_v1_limits_and_their_defaults);
+    RUN(test_write_delay_is_a_short_duration);
     return unit_report("options");
 }
