@@ -44,16 +44,16 @@ static void stream_dispatch(struct lb *lb, struct stream *s, int cli_revents, in
     }
 }
 
+/* The loop's userdata is the lb (worker.c): the watchers' data pointers
+ * name the stream's listener and server. */
 static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    stream_dispatch(w->data, stream_of_cli(w), revents, 0);
+    stream_dispatch(ev_userdata(loop), stream_of_cli(w), revents, 0);
 }
 
 static void on_server(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    stream_dispatch(w->data, stream_of_srv(w), 0, revents);
+    stream_dispatch(ev_userdata(loop), stream_of_srv(w), 0, revents);
 }
 
 static void watch_one(struct ev_loop *loop, ev_io *w, int events)
@@ -116,10 +116,8 @@ struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const stru
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ev_io_init(&s->cli, on_client, fd, 0);
-    s->cli.data = lb;
+    s->cli.data = li;
     ev_io_init(&s->srv, on_server, -1, 0);
-    s->srv.data = lb;
-    s->listener = li->index;
     store_client_addr(s, addr);
 
     lb->actconn++;
@@ -142,11 +140,9 @@ struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct se
         return NULL;
     }
     ev_io_init(&s->cli, on_client, cli_fd, 0);
-    s->cli.data = lb;
+    s->cli.data = li;
     ev_io_init(&s->srv, on_server, srv_fd, 0);
-    s->srv.data = lb;
-    s->listener = li->index;
-    s->server = srv->index;
+    stream_set_server(s, srv);
     s->flags = SF_SLOT | SF_ASSIGNED;
     s->client_port = o->client_port;
     memcpy(s->client_addr, o->client_addr, sizeof(s->client_addr));

@@ -7,8 +7,9 @@
  *
  * A tunnel keeps only this struct: 200 bytes. HTTP transactions hang their
  * buffers and parsing state on a separate struct txn, freed when the
- * connection goes idle or becomes a tunnel. Servers and listeners are
- * referred to by 16-bit indexes for the same reason. */
+ * connection goes idle or becomes a tunnel. For the same reason the data
+ * pointers libev gives each watcher for the user name the stream's listener
+ * and server (the lb is the loop's userdata). */
 #ifndef WSCALE_LB_STREAM_H
 #define WSCALE_LB_STREAM_H
 
@@ -56,11 +57,9 @@ struct tunnel_pend {
 };
 
 struct stream {
-    ev_io cli;                /* client socket */
-    ev_io srv;                /* server socket; fd -1 when there is none */
+    ev_io cli;                /* client socket; data: its struct listener */
+    ev_io srv;                /* server socket, fd -1 if none; data: its struct server or NULL */
     struct timeq_entry tq;    /* the timeout of the current phase */
-    uint16_t server;          /* index in lb->servers, 0 when none */
-    uint16_t listener;        /* index in lb->listeners */
     uint8_t state;
     uint8_t flags;            /* SF_* in stream.c */
     uint16_t client_port;
@@ -147,20 +146,28 @@ void stream_close_all(struct lb *lb, const char *term);
 /* Timeout expiry for every stream queue. */
 void stream_timeout(struct timeq *q, struct timeq_entry *e);
 
-/* The server of a stream, or NULL. */
+/* The server of a stream (or NULL), its listener, its frontend. The stream
+ * names them itself: lb is unused, so that callers need not know how. */
 static inline struct server *stream_server(const struct lb *lb, const struct stream *s)
 {
-    return s->server ? lb->servers[s->server] : NULL;
+    (void)lb;
+    return s->srv.data;
+}
+
+static inline void stream_set_server(struct stream *s, struct server *srv)
+{
+    s->srv.data = srv;
 }
 
 static inline struct listener *stream_listener(const struct lb *lb, const struct stream *s)
 {
-    return lb->listeners[s->listener];
+    (void)lb;
+    return s->cli.data;
 }
 
 static inline struct proxy *stream_frontend(const struct lb *lb, const struct stream *s)
 {
-    return lb->listeners[s->listener]->fe;
+    return stream_listener(lb, s)->fe;
 }
 
 /* Bytes received from the client (in) or sent to it (out): the stream's

@@ -462,7 +462,7 @@ static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
 {
     struct proxy *fe = stream_frontend(lb, s);
     s->state = ST_REQ;
-    s->server = 0;
+    stream_set_server(s, NULL);
     s->t_start = lb_now_ms(lb);
     s->bytes_in = s->bytes_out = 0;
     for (int i = 0; i < NTIMERS; i++)

@@ -214,7 +214,7 @@ static void kill_server_streams(struct lb *lb, const struct server *s)
     struct stream **all = stream_list(lb, &n);
     for (size_t i = 0; i < n; i++) {
         struct stream *st = all[i];
-        if (st->state != ST_DEAD && st->state != ST_QUEUED && st->server == s->index) {
+        if (st->state != ST_DEAD && st->state != ST_QUEUED && stream_server(lb, st) == s) {
             stream_close(lb, st, "KD");
             killed++;
         }
@@ -641,6 +641,7 @@ int worker_main(const struct worker_args *a)
         lb_free(lb);
         return 1;
     }
+    ev_set_userdata(lb->loop, lb); /* the streams' watchers find the lb there (stream.c) */
     int status = 1;
     lb->cfg = load_config(a);
     close(a->config_fd);

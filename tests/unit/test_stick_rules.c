@@ -86,9 +86,9 @@ static struct stream client_v6(uint8_t last)
 /* The client was served by server index `to`: the store rule runs. */
 static void served(struct stream *s, uint16_t to)
 {
-    s->server = to;
+    stream_set_server(s, by_index[to]);
     stick_store_request(&lb, s);
-    s->server = 0;
+    stream_set_server(s, NULL);
 }
 
 static void test_a_client_goes_back_to_the_server_that_served_it(void)
