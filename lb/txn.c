@@ -303,10 +303,12 @@ static void hash_request(struct stream *s, struct txn *t, const struct http_requ
 {
     const char *key = NULL;
     size_t len = 0;
+    uint8_t client[16];
     switch (be->balance) {
     case BALANCE_SOURCE:
-        key = (const char *)s->client_addr;
-        len = sizeof(s->client_addr);
+        stream_client_addr(s, client);
+        key = (const char *)client;
+        len = sizeof(client);
         break;
     case BALANCE_URI: {
         const char *q = be->hash_uri_whole ? NULL : memchr(req->target, '?', req->target_len);

@@ -611,6 +611,7 @@ static void lb_free(struct lb *lb)
     httplog_free(lb);
     pbuf_pool_free(&lb->pool);
     slab_destroy(&lb->streams);
+    slab_destroy(&lb->streams6);
     free(lb->scratch);
     free(lb->servers);
     free(lb->listeners);
@@ -663,6 +664,7 @@ int worker_main(const struct worker_args *a)
     lb->scratch = malloc(lb->cfg->bufsize);
     pbuf_pool_init(&lb->pool, lb->cfg->bufsize, POOL_KEEP);
     slab_init(&lb->streams, sizeof(struct stream), STREAM_CHUNK);
+    slab_init(&lb->streams6, sizeof(struct stream6), STREAM_CHUNK);
     if (lb->scratch == NULL) {
         log_error("out of memory");
         goto out;
