@@ -96,7 +96,7 @@ static void queue_unlink(struct stream_queue *q, struct stream *s)
 /* Starts a connection to srv. */
 static void connect_to(struct lb *lb, struct stream *s, struct server *srv)
 {
-    s->server = srv->index;
+    stream_set_server(s, srv);
     s->flags |= SF_SLOT;
     srv->cur_conns++;
     srv->total_conns++;

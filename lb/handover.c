@@ -64,7 +64,7 @@ static void fill(struct lb *lb, const struct stream *s, struct handover_msg *m)
     m->bytes_out = s->bytes_out;
     memcpy(m->timers, s->timers, sizeof(m->timers));
     m->client_port = s->client_port;
-    memcpy(m->client_addr, s->client_addr, sizeof(m->client_addr));
+    stream_client_addr(s, m->client_addr);
     const char *line = httplog_line(lb, s->request_line);
     if (line)
         snprintf(m->request_line, sizeof(m->request_line), "%s", line);

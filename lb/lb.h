@@ -45,6 +45,7 @@ struct lb {
     uint8_t *scratch;              /* the tunnel relay's one read buffer */
     struct pbuf_pool pool;         /* bufsize buffers, lent while data waits */
     struct slab streams;           /* every struct stream, apart from the heap */
+    struct slab streams6;          /* the struct stream6 of IPv6 clients */
     struct timeq **timeqs;         /* one per distinct timeout value */
     size_t ntimeqs;
     unsigned maxconn;              /* effective global limit */

@@ -32,19 +32,20 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The client's address as a key of be's table, or NULL when the table's
- * type cannot hold it (an IPv6 client, a type ip table). */
-static const uint8_t *client_key(const struct proxy *be, const struct stream *s)
+/* The client's address as a key of be's table, in key, or NULL when the
+ * table's type cannot hold it (an IPv6 client, a type ip table). */
+static const uint8_t *client_key(const struct proxy *be, const struct stream *s, uint8_t key[16])
 {
-    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (!be->stick.ipv6 && memcmp(s->client_addr, v4_mapped, sizeof(v4_mapped)) != 0)
+    if (!be->stick.ipv6 && (s->flags & SF_IPV6))
         return NULL;
-    return s->client_addr;
+    stream_client_addr(s, key);
+    return key;
 }
 
 struct server *stick_match_server(struct lb *lb, const struct stream *s, const struct proxy *be)
 {
-    const uint8_t *key = be->stick.match && be->stick.table ? client_key(be, s) : NULL;
+    uint8_t buf[16];
+    const uint8_t *key = be->stick.match && be->stick.table ? client_key(be, s, buf) : NULL;
     uint32_t srv_key;
     if (key == NULL || !stick_lookup(be->stick.table, key, monotonic_ms(), &srv_key))
         return NULL;
@@ -56,7 +57,8 @@ void stick_store_request(struct lb *lb, const struct stream *s)
 {
     const struct server *srv = stream_server(lb, s);
     const struct proxy *be = srv->be;
-    const uint8_t *key = be->stick.store && be->stick.table ? client_key(be, s) : NULL;
+    uint8_t buf[16];
+    const uint8_t *key = be->stick.store && be->stick.table ? client_key(be, s, buf) : NULL;
     if (key)
         stick_store(be->stick.table, key, stick_server_key(srv), monotonic_ms());
 }

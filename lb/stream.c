@@ -44,16 +44,16 @@ static void stream_dispatch(struct lb *lb, struct stream *s, int cli_revents, in
     }
 }
 
+/* The loop's userdata is the lb (worker.c): the watchers' data pointers
+ * name the stream's listener and server. */
 static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    stream_dispatch(w->data, stream_of_cli(w), revents, 0);
+    stream_dispatch(ev_userdata(loop), stream_of_cli(w), revents, 0);
 }
 
 static void on_server(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
-    stream_dispatch(w->data, stream_of_srv(w), 0, revents);
+    stream_dispatch(ev_userdata(loop), stream_of_srv(w), 0, revents);
 }
 
 static void watch_one(struct ev_loop *loop, ev_io *w, int events)
@@ -83,32 +83,73 @@ void stream_set_timeout(struct lb *lb, struct stream *s, uint32_t ms)
 
 static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-void stream_client_ip(const struct stream *s, char *out, size_t size)
+static const uint8_t *client_addr6(const struct stream *s)
 {
-    if (memcmp(s->client_addr, v4_mapped, 12) == 0)
-        inet_ntop(AF_INET, s->client_addr + 12, out, (socklen_t)size);
-    else
-        inet_ntop(AF_INET6, s->client_addr, out, (socklen_t)size);
+    return ((const struct stream6 *)(const void *)s)->client_addr;
 }
 
-/* Keeps the client address in 16 bytes: IPv4 as IPv4-mapped IPv6. */
-static void store_client_addr(struct stream *s, const struct sockaddr *addr)
+void stream_client_ip(const struct stream *s, char *out, size_t size)
 {
+    if (s->flags & SF_IPV6)
+        inet_ntop(AF_INET6, client_addr6(s), out, (socklen_t)size);
+    else
+        inet_ntop(AF_INET, s->client_v4, out, (socklen_t)size);
+}
+
+void stream_client_addr(const struct stream *s, uint8_t out[16])
+{
+    if (s->flags & SF_IPV6) {
+        memcpy(out, client_addr6(s), 16);
+    } else {
+        memcpy(out, v4_mapped, 12);
+        memcpy(out + 12, s->client_v4, 4);
+    }
+}
+
+/* The client's address in 16 bytes (IPv4 as IPv4-mapped IPv6) and port. */
+static uint16_t sockaddr_client(const struct sockaddr *addr, uint8_t out[16])
+{
+    memset(out, 0, 16);
     if (addr->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)addr;
-        memcpy(s->client_addr, v4_mapped, 12);
-        memcpy(s->client_addr + 12, &a->sin_addr, 4);
-        s->client_port = ntohs(a->sin_port);
-    } else if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)addr;
-        memcpy(s->client_addr, &a->sin6_addr, 16);
-        s->client_port = ntohs(a->sin6_port);
+        memcpy(out, v4_mapped, 12);
+        memcpy(out + 12, &a->sin_addr, 4);
+        return ntohs(a->sin_port);
     }
+    if (addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)addr;
+        memcpy(out, &a->sin6_addr, 16);
+        return ntohs(a->sin6_port);
+    }
+    return 0;
+}
+
+/* A zeroed stream for this client (address as from sockaddr_client), from
+ * the slab that fits it, or NULL. */
+static struct stream *stream_alloc(struct lb *lb, const uint8_t addr[16], uint16_t port)
+{
+    struct stream *s;
+    if (memcmp(addr, v4_mapped, 12) == 0) {
+        if ((s = slab_alloc(&lb->streams)) == NULL)
+            return NULL;
+        memcpy(s->client_v4, addr + 12, 4);
+    } else {
+        struct stream6 *s6 = slab_alloc(&lb->streams6);
+        if (s6 == NULL)
+            return NULL;
+        memcpy(s6->client_addr, addr, 16);
+        s = &s6->s;
+        s->flags = SF_IPV6;
+    }
+    s->client_port = port;
+    return s;
 }
 
 struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const struct sockaddr *addr)
 {
-    struct stream *s = slab_alloc(&lb->streams);
+    uint8_t client[16];
+    uint16_t port = sockaddr_client(addr, client);
+    struct stream *s = stream_alloc(lb, client, port);
     if (s == NULL) {
         close(fd);
         return NULL;
@@ -116,11 +157,8 @@ struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const stru
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ev_io_init(&s->cli, on_client, fd, 0);
-    s->cli.data = lb;
+    s->cli.data = li;
     ev_io_init(&s->srv, on_server, -1, 0);
-    s->srv.data = lb;
-    s->listener = li->index;
-    store_client_addr(s, addr);
 
     lb->actconn++;
     li->fe->feconn++;
@@ -135,21 +173,17 @@ struct stream *stream_new(struct lb *lb, struct listener *li, int fd, const stru
 struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct server *srv,
                                    int cli_fd, int srv_fd, const struct stream_origin *o)
 {
-    struct stream *s = slab_alloc(&lb->streams);
+    struct stream *s = stream_alloc(lb, o->client_addr, o->client_port);
     if (s == NULL) {
         close(cli_fd);
         close(srv_fd);
         return NULL;
     }
     ev_io_init(&s->cli, on_client, cli_fd, 0);
-    s->cli.data = lb;
+    s->cli.data = li;
     ev_io_init(&s->srv, on_server, srv_fd, 0);
-    s->srv.data = lb;
-    s->listener = li->index;
-    s->server = srv->index;
-    s->flags = SF_SLOT | SF_ASSIGNED;
-    s->client_port = o->client_port;
-    memcpy(s->client_addr, o->client_addr, sizeof(s->client_addr));
+    stream_set_server(s, srv);
+    s->flags |= SF_SLOT | SF_ASSIGNED;
     s->bytes_in = o->bytes_in;
     s->bytes_out = o->bytes_out;
     s->t_start = lb_now_ms(lb) - o->age_ms; /* modulo 2^32, as every duration */
@@ -217,7 +251,7 @@ void stream_free_dead(struct lb *lb)
     while (lb->dead) {
         struct stream *s = lb->dead;
         lb->dead = s->u.dead_next;
-        slab_free(&lb->streams, s);
+        slab_free(s->flags & SF_IPV6 ? &lb->streams6 : &lb->streams, s);
     }
 }
 

@@ -5,10 +5,12 @@
  *    │                            └──► TUNNEL (after a valid 101)
  *    └──────────► REPLY (an answer of the lb's own: 400, 503, ...)
  *
- * A tunnel keeps only this struct: 200 bytes. HTTP transactions hang their
+ * A tunnel keeps only this struct: 184 bytes. HTTP transactions hang their
  * buffers and parsing state on a separate struct txn, freed when the
- * connection goes idle or becomes a tunnel. Servers and listeners are
- * referred to by 16-bit indexes for the same reason. */
+ * connection goes idle or becomes a tunnel. For the same reason the data
+ * pointers libev gives each watcher for the user name the stream's listener
+ * and server (the lb is the loop's userdata), and an IPv4 client's address
+ * takes 4 bytes: the stream of an IPv6 client is a struct stream6. */
 #ifndef WSCALE_LB_STREAM_H
 #define WSCALE_LB_STREAM_H
 
@@ -41,6 +43,7 @@ enum stream_state {
 #define SF_SLOT 0x10      /* holds a slot on its server (cur_conns) */
 #define SF_ASSIGNED 0x20  /* counted in its backend's beconn */
 #define SF_KA_WAIT 0x40   /* waiting for the next request of a kept-alive connection */
+#define SF_IPV6 0x80      /* the client is IPv6: the stream is a struct stream6 */
 
 /* Timer slots, in ms (STREAM_TIMER_UNSET until reached): HAProxy's
  * Tq (request head), Tw (queue), Tc (connect), Tr (response head). */
@@ -55,15 +58,11 @@ struct tunnel_pend {
     uint32_t head_off;
 };
 
+/* Budget: an idle tunnel's user-space memory <= 256 B (issue 8); this struct: 184 of them. */
 struct stream {
-    ev_io cli;                /* client socket */
-    ev_io srv;                /* server socket; fd -1 when there is none */
+    ev_io cli;                /* client socket; data: its struct listener */
+    ev_io srv;                /* server socket, fd -1 if none; data: its struct server or NULL */
     struct timeq_entry tq;    /* the timeout of the current phase */
-    uint16_t server;          /* index in lb->servers, 0 when none */
-    uint16_t listener;        /* index in lb->listeners */
-    uint8_t state;
-    uint8_t flags;            /* SF_* in stream.c */
-    uint16_t client_port;
     union {
         struct txn *txn;          /* REQ..HTTP, REPLY */
         struct tunnel_pend *pend; /* TUNNEL: NULL unless a socket is full */
@@ -73,9 +72,19 @@ struct stream {
     uint64_t bytes_out;       /* written to the client */
     uint32_t t_start;         /* ms (lb_now_ms) at accept or at the request's start */
     uint32_t timers[NTIMERS];
-    uint8_t client_addr[16];  /* IPv4 as IPv4-mapped IPv6 */
+    uint8_t client_v4[4];     /* the client's IPv4 address, unless SF_IPV6 */
+    uint16_t client_port;
     uint16_t request_line;    /* TUNNEL: interned request line for the log (httplog.c) */
+    uint8_t state;
+    uint8_t flags;            /* SF_* above */
     uint8_t cookie_log;       /* TUNNEL: the cookie states for the log (persist.h) */
+};
+
+/* The stream of an IPv6 client (SF_IPV6), from a slab of its own: IPv4
+ * clients, IPv4-mapped ones included, do not pay for the 16 bytes. */
+struct stream6 {
+    struct stream s;
+    uint8_t client_addr[16];
 };
 
 /* The HTTP transaction state of a stream, while it has one. */
@@ -147,20 +156,28 @@ void stream_close_all(struct lb *lb, const char *term);
 /* Timeout expiry for every stream queue. */
 void stream_timeout(struct timeq *q, struct timeq_entry *e);
 
-/* The server of a stream, or NULL. */
+/* The server of a stream (or NULL), its listener, its frontend. The stream
+ * names them itself: lb is unused, so that callers need not know how. */
 static inline struct server *stream_server(const struct lb *lb, const struct stream *s)
 {
-    return s->server ? lb->servers[s->server] : NULL;
+    (void)lb;
+    return s->srv.data;
+}
+
+static inline void stream_set_server(struct stream *s, struct server *srv)
+{
+    s->srv.data = srv;
 }
 
 static inline struct listener *stream_listener(const struct lb *lb, const struct stream *s)
 {
-    return lb->listeners[s->listener];
+    (void)lb;
+    return s->cli.data;
 }
 
 static inline struct proxy *stream_frontend(const struct lb *lb, const struct stream *s)
 {
-    return lb->listeners[s->listener]->fe;
+    return stream_listener(lb, s)->fe;
 }
 
 /* Bytes received from the client (in) or sent to it (out): the stream's
@@ -195,6 +212,10 @@ static inline struct stream *stream_of_tq(struct timeq_entry *e)
 
 /* Writes the client's IP address (without port) into out. */
 void stream_client_ip(const struct stream *s, char *out, size_t size);
+
+/* The client's address in 16 bytes, IPv4 as IPv4-mapped IPv6: the key that
+ * balance source hashes and stick tables store. */
+void stream_client_addr(const struct stream *s, uint8_t out[16]);
 
 /* Watches the client and server sockets for the given events (EV_READ,
  * EV_WRITE or 0). */

@@ -303,10 +303,12 @@ static void hash_request(struct stream *s, struct txn *t, const struct http_requ
 {
     const char *key = NULL;
     size_t len = 0;
+    uint8_t client[16];
     switch (be->balance) {
     case BALANCE_SOURCE:
-        key = (const char *)s->client_addr;
-        len = sizeof(s->client_addr);
+        stream_client_addr(s, client);
+        key = (const char *)client;
+        len = sizeof(client);
         break;
     case BALANCE_URI: {
         const char *q = be->hash_uri_whole ? NULL : memchr(req->target, '?', req->target_len);
@@ -462,7 +464,7 @@ static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
 {
     struct proxy *fe = stream_frontend(lb, s);
     s->state = ST_REQ;
-    s->server = 0;
+    stream_set_server(s, NULL);
     s->t_start = lb_now_ms(lb);
     s->bytes_in = s->bytes_out = 0;
     for (int i = 0; i < NTIMERS; i++)

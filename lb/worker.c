@@ -214,7 +214,7 @@ static void kill_server_streams(struct lb *lb, const struct server *s)
     struct stream **all = stream_list(lb, &n);
     for (size_t i = 0; i < n; i++) {
         struct stream *st = all[i];
-        if (st->state != ST_DEAD && st->state != ST_QUEUED && st->server == s->index) {
+        if (st->state != ST_DEAD && st->state != ST_QUEUED && stream_server(lb, st) == s) {
             stream_close(lb, st, "KD");
             killed++;
         }
@@ -611,6 +611,7 @@ static void lb_free(struct lb *lb)
     httplog_free(lb);
     pbuf_pool_free(&lb->pool);
     slab_destroy(&lb->streams);
+    slab_destroy(&lb->streams6);
     free(lb->scratch);
     free(lb->servers);
     free(lb->listeners);
@@ -641,6 +642,7 @@ int worker_main(const struct worker_args *a)
         lb_free(lb);
         return 1;
     }
+    ev_set_userdata(lb->loop, lb); /* the streams' watchers find the lb there (stream.c) */
     int status = 1;
     lb->cfg = load_config(a);
     close(a->config_fd);
@@ -662,6 +664,7 @@ int worker_main(const struct worker_args *a)
     lb->scratch = malloc(lb->cfg->bufsize);
     pbuf_pool_init(&lb->pool, lb->cfg->bufsize, POOL_KEEP);
     slab_init(&lb->streams, sizeof(struct stream), STREAM_CHUNK);
+    slab_init(&lb->streams6, sizeof(struct stream6), STREAM_CHUNK);
     if (lb->scratch == NULL) {
         log_error("out of memory");
         goto out;

@@ -63,18 +63,18 @@ static struct stream client_v4(uint8_t last)
 {
     struct stream s;
     memset(&s, 0, sizeof(s));
-    s.client_addr[10] = s.client_addr[11] = 0xff;
-    s.client_addr[12] = 192;
-    s.client_addr[13] = 0;
-    s.client_addr[14] = 2;
-    s.client_addr[15] = last;
+    s.client_v4[0] = 192;
+    s.client_v4[1] = 0;
+    s.client_v4[2] = 2;
+    s.client_v4[3] = last;
     return s;
 }
 
-static struct stream client_v6(uint8_t last)
+static struct stream6 client_v6(uint8_t last)
 {
-    struct stream s;
+    struct stream6 s;
     memset(&s, 0, sizeof(s));
+    s.s.flags = SF_IPV6;
     s.client_addr[0] = 0x20;
     s.client_addr[1] = 0x01;
     s.client_addr[2] = 0x0d;
@@ -86,9 +86,9 @@ static struct stream client_v6(uint8_t last)
 /* The client was served by server index `to`: the store rule runs. */
 static void served(struct stream *s, uint16_t to)
 {
-    s->server = to;
+    stream_set_server(s, by_index[to]);
     stick_store_request(&lb, s);
-    s->server = 0;
+    stream_set_server(s, NULL);
 }
 
 static void test_a_client_goes_back_to_the_server_that_served_it(void)
@@ -139,10 +139,11 @@ static void test_weight_0_and_a_full_server_still_get_their_persistent_clients(v
 static void test_a_type_ip_table_holds_ipv4_clients_only(void)
 {
     setup(0, 1, 1);
-    struct stream v4 = client_v4(1), v6 = client_v6(1);
-    served(&v6, 2);
+    struct stream v4 = client_v4(1);
+    struct stream6 v6 = client_v6(1);
+    served(&v6.s, 2);
     CHECK_EQ_INT(stick_count(be.stick.table, 1), 0);
-    CHECK(stick_match_server(&lb, &v6, &be) == NULL);
+    CHECK(stick_match_server(&lb, &v6.s, &be) == NULL);
     served(&v4, 3);
     CHECK_EQ_INT(stick_count(be.stick.table, 1), 1);
     CHECK(stick_match_server(&lb, &v4, &be) == &srv[3]);
@@ -152,11 +153,12 @@ static void test_a_type_ip_table_holds_ipv4_clients_only(void)
 static void test_a_type_ipv6_table_holds_every_client(void)
 {
     setup(1, 1, 1);
-    struct stream v4 = client_v4(1), v6 = client_v6(1);
-    served(&v6, 2);
+    struct stream v4 = client_v4(1);
+    struct stream6 v6 = client_v6(1);
+    served(&v6.s, 2);
     served(&v4, 3);
     CHECK_EQ_INT(stick_count(be.stick.table, 1), 2);
-    CHECK(stick_match_server(&lb, &v6, &be) == &srv[2]);
+    CHECK(stick_match_server(&lb, &v6.s, &be) == &srv[2]);
     CHECK(stick_match_server(&lb, &v4, &be) == &srv[3]);
     teardown();
 }
