@@ -115,7 +115,6 @@ int chat_v1_open(struct session *s)
     c->tokens = (double)be->opt->rate_limit;
     c->refilled = ev_now(be->loop);
     s->v1 = c;
-    chat_v1_send(s, chat_hello(be->opt->id));
     return 0;
 }
 

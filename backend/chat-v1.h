@@ -36,8 +36,8 @@ struct chat_client {
     ev_tstamp errors_at;         /* when errors was last brought up to date */
 };
 
-/* Starts the protocol on a session that just opened: sends hello. Returns
- * 0, or -1 if out of memory (the caller kills the session). */
+/* Starts the protocol on a session that just opened (chat_on_open then
+ * sends hello). Returns 0, or -1 if out of memory. */
 int chat_v1_open(struct session *s);
 
 /* The session leaves OPEN: it leaves its rooms, and Redis replies still to

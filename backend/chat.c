@@ -21,7 +21,10 @@ int chat_init(struct backend *be)
 
 void chat_on_open(struct session *s)
 {
-    session_send(s, s->be->greeting);
+    if (s->v1)
+        chat_v1_send(s, chat_hello(s->be->opt->id));
+    else
+        session_send(s, s->be->greeting);
 }
 
 void chat_on_message(struct session *s, int opcode, const uint8_t *data, size_t len)

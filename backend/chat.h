@@ -19,6 +19,8 @@ struct session;
 /* Encodes the greeting once. Returns 0, or -1 if out of memory. */
 int chat_init(struct backend *be);
 
+/* Greets a session that just opened: the tutorial's greeting, or
+ * wscale.chat.v1's hello. */
 void chat_on_open(struct session *s);
 
 /* A complete message from a client (opcode WS_OP_TEXT or WS_OP_BINARY). */

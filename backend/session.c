@@ -353,17 +353,13 @@ static void session_upgrade(struct session *s, const char *key, int v1)
     s->state = SESSION_OPEN;
     timeq_add(&be->open_q, &s->tq);
     be->stats.websockets_total++;
-    if (v1) {
-        if (chat_v1_open(s) != 0) {
-            session_kill(s, "out of memory");
-            return;
-        }
-        hub_add(&be->chat_hub, s);
-    } else {
-        hub_add(&be->hub, s);
-        chat_on_open(s);
+    if (v1 && chat_v1_open(s) != 0) {
+        session_kill(s, "out of memory");
+        return;
     }
+    hub_add(s->v1 ? &be->chat_hub : &be->hub, s);
     s->flags |= SF_IN_HUB;
+    chat_on_open(s);
 }
 
 /* A complete request head: upgrade, or plain HTTP. rest holds the bytes
