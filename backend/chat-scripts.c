@@ -113,6 +113,11 @@ static const char *const sources[CHAT_NSCRIPTS] = {
 
 static char shas[CHAT_NSCRIPTS][2 * SHA_DIGEST_LENGTH + 1];
 
+void chat_key(char out[CHAT_KEY_MAX], const char *kind, const char *room)
+{
+    snprintf(out, CHAT_KEY_MAX, "wscale:%s:%s", kind, room);
+}
+
 const char *chat_script_text(enum chat_script s)
 {
     return sources[s];

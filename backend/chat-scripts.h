@@ -21,6 +21,14 @@
 #ifndef WSCALE_CHAT_SCRIPTS_H
 #define WSCALE_CHAT_SCRIPTS_H
 
+#include "chat-proto.h"
+
+/* The Redis names of a room: its channel ("room"), its stream ("history"),
+ * its presence set ("presence") and nick counts ("members"), each
+ * "wscale:<kind>:<room>". */
+#define CHAT_KEY_MAX (CHAT_ROOM_MAX + 24)
+void chat_key(char out[CHAT_KEY_MAX], const char *kind, const char *room);
+
 enum chat_script { SCRIPT_SAY, SCRIPT_JOIN, SCRIPT_RANGE, SCRIPT_LEAVE, SCRIPT_TOUCH, SCRIPT_WHO,
                    CHAT_NSCRIPTS };
 

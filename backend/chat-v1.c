@@ -260,9 +260,9 @@ static void send_call(struct session *s, const struct chat_request *req, int arg
 static void say(struct session *s, const struct chat_request *req, const struct member *m)
 {
     const struct backend_options *o = s->be->opt;
-    char stream[CHAT_ROOM_MAX + 32], channel[CHAT_ROOM_MAX + 32], cap[24];
-    snprintf(stream, sizeof(stream), "wscale:history:%s", req->room);
-    snprintf(channel, sizeof(channel), "wscale:room:%s", req->room);
+    char stream[CHAT_KEY_MAX], channel[CHAT_KEY_MAX], cap[24];
+    chat_key(stream, "history", req->room);
+    chat_key(channel, "room", req->room);
     snprintf(cap, sizeof(cap), "%llu", (unsigned long long)o->history);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_SAY), "1", stream, channel, req->room,
                            rooms_member_nick(m), req->text, o->id, cap };
@@ -271,13 +271,13 @@ static void say(struct session *s, const struct chat_request *req, const struct 
 
 static void history(struct session *s, const struct chat_request *req)
 {
-    char stream[CHAT_ROOM_MAX + 32], before[CHAT_ID_STRLEN + 1] = "+", count[16];
+    char stream[CHAT_KEY_MAX], before[CHAT_ID_STRLEN + 1] = "+", count[16];
     if (req->has_before && req->before.ms == 0 && req->before.seq == 0) {
         /* Nothing comes before 0-0 (and Redis refuses "(0-0"). */
         chat_v1_send(s, chat_history(req->room, json_array(), 0));
         return;
     }
-    snprintf(stream, sizeof(stream), "wscale:history:%s", req->room);
+    chat_key(stream, "history", req->room);
     if (req->has_before) {
         before[0] = '(';
         chat_id_format(req->before, before + 1);
@@ -289,10 +289,10 @@ static void history(struct session *s, const struct chat_request *req)
 
 static void who(struct session *s, const struct chat_request *req)
 {
-    char zset[CHAT_ROOM_MAX + 32], hash[CHAT_ROOM_MAX + 32], channel[CHAT_ROOM_MAX + 32];
-    snprintf(zset, sizeof(zset), "wscale:presence:%s", req->room);
-    snprintf(hash, sizeof(hash), "wscale:members:%s", req->room);
-    snprintf(channel, sizeof(channel), "wscale:room:%s", req->room);
+    char zset[CHAT_KEY_MAX], hash[CHAT_KEY_MAX], channel[CHAT_KEY_MAX];
+    chat_key(zset, "presence", req->room);
+    chat_key(hash, "members", req->room);
+    chat_key(channel, "room", req->room);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_WHO), "2", zset, hash, channel, req->room };
     send_call(s, req, 7, argv);
 }

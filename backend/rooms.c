@@ -15,7 +15,6 @@
 #include "session.h"
 
 #define TOUCH_BATCH 500 /* members per presence refresh command */
-#define KEY_MAX (CHAT_ROOM_MAX + 32)
 
 enum sub_state { SUB_NONE, SUB_SUBSCRIBING, SUB_SUBSCRIBED, SUB_UNSUBSCRIBING };
 
@@ -48,7 +47,7 @@ struct room {
     struct held *held, *held_tail;
     size_t name_len;
     char name[CHAT_ROOM_MAX + 1];
-    char channel[KEY_MAX];            /* wscale:room:<name> */
+    char channel[CHAT_KEY_MAX];            /* wscale:room:<name> */
 };
 
 struct join_call {
@@ -132,7 +131,7 @@ static struct room *room_get(struct rooms *rs, const char *name, size_t len)
     r->rs = rs;
     memcpy(r->name, name, len);
     r->name_len = len;
-    snprintf(r->channel, sizeof(r->channel), "wscale:room:%s", r->name);
+    chat_key(r->channel, "room", r->name);
     *slot = r;
     if (++rs->count > rs->nbuckets)
         grow(rs);
@@ -162,11 +161,6 @@ static void room_maybe_free(struct room *r)
     rs->count--;
     held_clear(r);
     free(r);
-}
-
-static void key(char *out, const char *kind, const struct room *r)
-{
-    snprintf(out, KEY_MAX, "wscale:%s:%s", kind, r->name);
 }
 
 /* --- sending to members ---------------------------------------------------- */
@@ -301,9 +295,9 @@ static void on_ignored(void *privdata, redisReply *reply)
 static void send_leave(struct member *m)
 {
     struct room *r = m->room;
-    char zset[KEY_MAX], hash[KEY_MAX];
-    key(zset, "presence", r);
-    key(hash, "members", r);
+    char zset[CHAT_KEY_MAX], hash[CHAT_KEY_MAX];
+    chat_key(zset, "presence", r->name);
+    chat_key(hash, "members", r->name);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_LEAVE), "2", zset, hash, r->channel,
                            r->name, m->key };
     size_t lens[8];
@@ -492,10 +486,10 @@ static void send_join(struct member *m)
         member_fail(m, "out of memory");
         return;
     }
-    char stream[KEY_MAX], zset[KEY_MAX], hash[KEY_MAX], ttl[24], since[CHAT_ID_STRLEN], count[24];
-    key(stream, "history", r);
-    key(zset, "presence", r);
-    key(hash, "members", r);
+    char stream[CHAT_KEY_MAX], zset[CHAT_KEY_MAX], hash[CHAT_KEY_MAX], ttl[24], since[CHAT_ID_STRLEN], count[24];
+    chat_key(stream, "history", r->name);
+    chat_key(zset, "presence", r->name);
+    chat_key(hash, "members", r->name);
     const struct backend_options *o = r->rs->be->opt;
     snprintf(ttl, sizeof(ttl), "%.0f", o->presence_ttl * 1000);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)o->history);
@@ -582,8 +576,8 @@ static void send_range(struct room *r)
     }
     if (!any)
         return;
-    char stream[KEY_MAX], since[CHAT_ID_STRLEN], count[24];
-    key(stream, "history", r);
+    char stream[CHAT_KEY_MAX], since[CHAT_ID_STRLEN], count[24];
+    chat_key(stream, "history", r->name);
     chat_id_format(from, since);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)r->rs->be->opt->history);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_RANGE), "1", stream, since, count };
@@ -731,9 +725,9 @@ static void on_subscriber_up(void *data)
 
 static void touch_batch(struct room *r, const char **keys, size_t n)
 {
-    char zset[KEY_MAX], hash[KEY_MAX], ttl[24];
-    key(zset, "presence", r);
-    key(hash, "members", r);
+    char zset[CHAT_KEY_MAX], hash[CHAT_KEY_MAX], ttl[24];
+    chat_key(zset, "presence", r->name);
+    chat_key(hash, "members", r->name);
     snprintf(ttl, sizeof(ttl), "%.0f", r->rs->be->opt->presence_ttl * 1000);
     const char *argv[8 + TOUCH_BATCH] = { "EVALSHA", chat_script_sha(SCRIPT_TOUCH), "2", zset, hash,
                                           r->channel, r->name };
