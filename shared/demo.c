@@ -353,7 +353,9 @@ static void print_table(struct demo *d)
     printf("  %-8s %-8d %s:%u", "lb", (int)d->lb.pid, d->bind, d->port);
     if (d->tls_port)
         printf(", %s:%u (TLS)", d->bind, d->tls_port);
-    printf("\n\nOpen http://%s:%u/ in two browser windows and chat.\n", host, d->port);
+    printf("\n\nOpen http://%s:%u/ in two browser windows and chat: rooms, history, members\n"
+           "(protocol wscale.chat.v1). Kill a backend's pid: the page reconnects and recovers\n"
+           "what it missed.\n", host, d->port);
     if (d->tls_port)
         printf("Over TLS: https://%s:%u/ (a self-signed certificate: the browser will ask).\n",
                host, d->tls_port);
