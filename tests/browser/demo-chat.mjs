@@ -20,18 +20,13 @@
 //                          backend that accepted it), .author, .text, time[datetime];
 //                          .mine for the page's own
 //   #messages li.out       own messages not acknowledged yet (.pending) or .failed
-import { chromium } from 'playwright-core';
+import { STEP, backendOf, launch, recordStates } from './common.mjs';
 
 const [url, pidsJson, shots] = process.argv.slice(2);
 const pids = JSON.parse(pidsJson);
-const STEP = 10000;
 const observed = {};
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-});
+const browser = await launch();
 
 const problems = [];
 async function openPage(name, nick) {
@@ -41,25 +36,12 @@ async function openPage(name, nick) {
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
   await page.goto(url);
-  // Every change of #state, in order: the reconnecting state can be short.
-  await page.evaluate(() => {
-    const s = document.querySelector('#state');
-    window.stateLog = [];
-    new MutationObserver(() => window.stateLog.push([s.dataset.state, s.textContent.trim()]))
-      .observe(s, { attributes: true, childList: true, characterData: true, subtree: true });
-  });
+  await recordStates(page);
   await backendOf(page);
   await page.fill('#nick', nick);
   await page.press('#nick', 'Enter');
   await joinedAs(page, nick);
   return page;
-}
-
-async function backendOf(page) {
-  await page.waitForSelector('#state[data-state="open"]', { timeout: STEP });
-  await page.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
-                             null, { timeout: STEP });
-  return page.$eval('#backend', (e) => e.textContent.trim());
 }
 
 // Lobby joined under nick: the page's own name is in its member list.

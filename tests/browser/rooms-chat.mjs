@@ -24,20 +24,15 @@
 //   #messages li.out       own messages not acknowledged yet (.pending) or .failed
 //   #messages li.system    notices: connection, "N missed messages recovered", errors
 //   #members li            the shown room's members (text: the nick)
-import { chromium } from 'playwright-core';
+import { STEP, backendOf, launch, recordStates } from './common.mjs';
 
 const [url, pidsJson, shots] = process.argv.slice(2);
 const pids = JSON.parse(pidsJson);
-const STEP = 10000;
 const MISSED = 20;
 const observed = {};
 const problems = [];
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-});
+const browser = await launch();
 
 async function newContext(nick) {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 },
@@ -59,22 +54,10 @@ async function openPage(context, name) {
   });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
   await page.goto(url);
-  await page.evaluate(() => {
-    const s = document.querySelector('#state');
-    window.stateLog = [];
-    new MutationObserver(() => window.stateLog.push([s.dataset.state, s.textContent.trim()]))
-      .observe(s, { attributes: true, childList: true, characterData: true, subtree: true });
-  });
+  await recordStates(page);
   await backendOf(page);
   await page.waitForSelector('#rooms li[data-room="lobby"]:not(.joining)', { timeout: STEP });
   return page;
-}
-
-async function backendOf(page) {
-  await page.waitForSelector('#state[data-state="open"]', { timeout: STEP });
-  await page.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
-                             null, { timeout: STEP });
-  return page.$eval('#backend', (e) => e.textContent.trim());
 }
 
 async function joinRoom(page, room) {

@@ -8,15 +8,11 @@
 // screenshot's size and its share of pixels that are not the background.
 // The caller judges; exits 1 only when the page cannot be shown.
 import { writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch } from './common.mjs';
 
 const [url, shotPath] = process.argv.slice(2);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-});
+const browser = await launch();
 
 // Mean colour of the screenshot's pixels inside each box, and the share of
 // pixels that differ from the top-left one (the page background). The

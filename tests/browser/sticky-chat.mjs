@@ -10,10 +10,9 @@
 // Prints one JSON line with what was observed; exits 1 with the reason if a
 // step fails.
 import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { STEP, backendOf, launch } from './common.mjs';
 
 const [url, statsSocket, shots] = process.argv.slice(2);
-const STEP = 10000;
 const observed = { reloads: [], reconnects: [] };
 
 // One command on the lb's runtime API; resolves with its answer.
@@ -28,22 +27,13 @@ function runtime(command) {
   });
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-});
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
 const page = await context.newPage();
 const problems = [];
 page.on('pageerror', (e) => problems.push(e.message));
 
-async function backendShown() {
-  await page.waitForSelector('#state[data-state="open"]', { timeout: STEP });
-  await page.waitForFunction(() => /^ws\d+$/.test(document.querySelector('#backend').textContent.trim()),
-                             null, { timeout: STEP });
-  return page.$eval('#backend', (e) => e.textContent.trim());
-}
+const backendShown = () => backendOf(page);
 const cookieNow = () => page.evaluate(() => document.cookie);
 
 // Closes the page's tunnel from the lb and waits for the page to come back.

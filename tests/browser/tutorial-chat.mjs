@@ -5,16 +5,12 @@
 //
 // Exits 0 when both pages saw their greeting and the message crossed; prints
 // what each page received otherwise.
-import { chromium } from 'playwright-core';
+import { launch } from './common.mjs';
 
 const [url1, url2, id1, id2] = process.argv.slice(2);
 const TIMEOUT = 10000;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
-});
+const browser = await launch();
 
 async function openChat(url) {
   const page = await browser.newPage();
