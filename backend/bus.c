@@ -402,8 +402,7 @@ int bus_channel(struct bus *b, const char *verb, const char *channel, redisCallb
     if (!b->sub.up)
         return -1;
     const char *argv[] = { verb, channel };
-    size_t lens[] = { strlen(verb), strlen(channel) };
-    if (redisAsyncCommandArgv(b->sub.ac, fn, privdata, 2, argv, lens) != REDIS_OK) {
+    if (redisAsyncCommandArgv(b->sub.ac, fn, privdata, 2, argv, NULL) != REDIS_OK) {
         redis_link_fail(&b->sub, "cannot send SUBSCRIBE");
         return -1;
     }

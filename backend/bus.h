@@ -65,7 +65,8 @@ void bus_set_hooks(struct bus *b, const struct bus_hooks *hooks);
  * reply did not come within --redis-timeout) before it came. */
 typedef void bus_reply_fn(void *privdata, redisReply *reply);
 
-/* Sends a command on the publisher connection. Returns 0, or -1 when the
+/* Sends a command on the publisher connection; lens gives each argument's
+ * length, or is NULL when all are C strings. Returns 0, or -1 when the
  * publisher is not up (fn is not called). */
 int bus_command(struct bus *b, bus_reply_fn *fn, void *privdata, int argc, const char **argv,
                 const size_t *lens);

@@ -145,7 +145,6 @@ void chat_scripts_load(struct bus *bus)
 {
     for (int s = 0; s < CHAT_NSCRIPTS; s++) {
         const char *argv[] = { "SCRIPT", "LOAD", sources[s] };
-        size_t lens[] = { 6, 4, strlen(sources[s]) };
-        bus_command(bus, on_loaded, NULL, 3, argv, lens);
+        bus_command(bus, on_loaded, NULL, 3, argv, NULL);
     }
 }

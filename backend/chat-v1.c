@@ -237,19 +237,15 @@ static void on_call_reply(void *privdata, redisReply *reply)
     chat_v1_send(s, answer);
 }
 
+/* lens as bus_command() takes them: NULL when every argument is a C string. */
 static void send_call(struct session *s, const struct chat_request *req, int argc,
-                      const char **argv)
+                      const char **argv, const size_t *lens)
 {
     struct client_call *call = call_new(s->v1, req);
     if (call == NULL) {
         session_kill(s, "out of memory");
         return;
     }
-    size_t lens[16];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    if (req->op == CHAT_SAY)
-        lens[7] = req->text_len; /* the text may hold NULs */
     if (bus_command(s->be->bus, on_call_reply, call, argc, argv, lens) != 0) {
         json_t *ref = req->ref;
         call_free(call);
@@ -266,7 +262,11 @@ static void say(struct session *s, const struct chat_request *req, const struct 
     snprintf(cap, sizeof(cap), "%llu", (unsigned long long)o->history);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_SAY), "1", stream, channel, req->room,
                            rooms_member_nick(m), req->text, o->id, cap };
-    send_call(s, req, 10, argv);
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
+        lens[i] = strlen(argv[i]);
+    lens[7] = req->text_len; /* the text may hold NULs */
+    send_call(s, req, 10, argv, lens);
 }
 
 static void history(struct session *s, const struct chat_request *req)
@@ -284,7 +284,7 @@ static void history(struct session *s, const struct chat_request *req)
     }
     snprintf(count, sizeof(count), "%u", req->limit + 1);
     const char *argv[] = { "XREVRANGE", stream, before, "-", "COUNT", count };
-    send_call(s, req, 6, argv);
+    send_call(s, req, 6, argv, NULL);
 }
 
 static void who(struct session *s, const struct chat_request *req)
@@ -294,7 +294,7 @@ static void who(struct session *s, const struct chat_request *req)
     chat_key(hash, "members", req->room);
     chat_key(channel, "room", req->room);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_WHO), "2", zset, hash, channel, req->room };
-    send_call(s, req, 7, argv);
+    send_call(s, req, 7, argv, NULL);
 }
 
 /* --- requests ----------------------------------------------------------------- */

@@ -300,10 +300,7 @@ static void send_leave(struct member *m)
     chat_key(hash, "members", r->name);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_LEAVE), "2", zset, hash, r->channel,
                            r->name, m->key };
-    size_t lens[8];
-    for (int i = 0; i < 8; i++)
-        lens[i] = strlen(argv[i]);
-    bus_command(bus_of(r), on_ignored, NULL, 8, argv, lens);
+    bus_command(bus_of(r), on_ignored, NULL, 8, argv, NULL);
 }
 
 /* Makes the room's subscription follow whether it has members. */
@@ -498,11 +495,8 @@ static void send_join(struct member *m)
         chat_id_format(m->since, since);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_JOIN), "3", stream, zset, hash,
                            r->channel, r->name, m->key, ttl, since, count };
-    size_t lens[12];
-    for (int i = 0; i < 12; i++)
-        lens[i] = strlen(argv[i]);
     *jc = (struct join_call){ .m = m, .room = r };
-    if (bus_command(bus_of(r), on_join_reply, jc, 12, argv, lens) != 0) {
+    if (bus_command(bus_of(r), on_join_reply, jc, 12, argv, NULL) != 0) {
         free(jc);
         member_fail(m, "redis is not reachable");
         return;
@@ -581,10 +575,7 @@ static void send_range(struct room *r)
     chat_id_format(from, since);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)r->rs->be->opt->history);
     const char *argv[] = { "EVALSHA", chat_script_sha(SCRIPT_RANGE), "1", stream, since, count };
-    size_t lens[6];
-    for (int i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    if (bus_command(bus_of(r), on_range_reply, r, 6, argv, lens) != 0)
+    if (bus_command(bus_of(r), on_range_reply, r, 6, argv, NULL) != 0)
         return; /* publisher_up tries again */
     r->range_in_flight = 1;
     r->refs++;
@@ -731,13 +722,10 @@ static void touch_batch(struct room *r, const char **keys, size_t n)
     snprintf(ttl, sizeof(ttl), "%.0f", r->rs->be->opt->presence_ttl * 1000);
     const char *argv[8 + TOUCH_BATCH] = { "EVALSHA", chat_script_sha(SCRIPT_TOUCH), "2", zset, hash,
                                           r->channel, r->name };
-    size_t lens[8 + TOUCH_BATCH];
     argv[7] = ttl;
     for (size_t i = 0; i < n; i++)
         argv[8 + i] = keys[i];
-    for (size_t i = 0; i < 8 + n; i++)
-        lens[i] = strlen(argv[i]);
-    bus_command(bus_of(r), on_ignored, NULL, (int)(8 + n), argv, lens);
+    bus_command(bus_of(r), on_ignored, NULL, (int)(8 + n), argv, NULL);
 }
 
 /* Every ttl/3: this process's members are still here; expired ones (of a
