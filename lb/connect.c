@@ -22,9 +22,9 @@
 #include "stream.h"
 #include "timeouts.h"
 
-static struct proxy *backend_of(struct lb *lb, struct stream *s)
+static struct proxy *backend_of(struct stream *s)
 {
-    return stream_frontend(lb, s)->backend;
+    return stream_frontend(s)->backend;
 }
 
 static int has_slot(const struct server *srv)
@@ -56,7 +56,7 @@ static int waited_longer(const struct stream *a, const struct stream *b)
 static struct stream_queue *queue_of(struct lb *lb, struct stream *s)
 {
     struct txn *t = s->u.txn;
-    return t->queue_srv ? &lb->servers[t->queue_srv]->queue : &backend_of(lb, s)->queue;
+    return t->queue_srv ? &lb->servers[t->queue_srv]->queue : &backend_of(s)->queue;
 }
 
 /* Links s after `after` (NULL: at the head). */
@@ -74,7 +74,7 @@ static void queue_insert_after(struct stream_queue *q, struct stream *after, str
     else
         q->head = s;
     q->len++;
-    ctr_add(&lb_ctr(t->lb, backend_of(t->lb, s)->be_obj)->qcur, 1);
+    ctr_add(&lb_ctr(t->lb, backend_of(s)->be_obj)->qcur, 1);
 }
 
 static void queue_unlink(struct stream_queue *q, struct stream *s)
@@ -90,7 +90,7 @@ static void queue_unlink(struct stream_queue *q, struct stream *s)
         q->tail = t->queue_prev;
     t->queue_prev = t->queue_next = NULL;
     q->len--;
-    ctr_sub(&lb_ctr(t->lb, backend_of(t->lb, s)->be_obj)->qcur, 1);
+    ctr_sub(&lb_ctr(t->lb, backend_of(s)->be_obj)->qcur, 1);
 }
 
 /* Starts a connection to srv. */
@@ -220,7 +220,7 @@ static struct server *persistent_server(struct lb *lb, struct stream *s, struct 
 
 void connect_assign(struct lb *lb, struct stream *s)
 {
-    struct proxy *be = backend_of(lb, s);
+    struct proxy *be = backend_of(s);
     if (!(s->flags & SF_ASSIGNED)) {
         s->flags |= SF_ASSIGNED;
         be->beconn++;
@@ -267,11 +267,11 @@ void connect_queue_timeout(struct lb *lb, struct stream *s)
 
 void connect_release(struct lb *lb, struct stream *s)
 {
-    struct proxy *be = backend_of(lb, s);
+    struct proxy *be = backend_of(s);
     if (s->state == ST_QUEUED)
         queue_unlink(queue_of(lb, s), s);
     if (s->flags & SF_SLOT) {
-        struct server *srv = stream_server(lb, s);
+        struct server *srv = stream_server(s);
         s->flags &= (uint8_t)~SF_SLOT;
         srv->cur_conns--;
         ctr_sub(&lb_ctr(lb, srv->obj)->cur, 1);
@@ -299,7 +299,7 @@ static int redispatch_now(const struct proxy *be, unsigned retry)
 void connect_failed(struct lb *lb, struct stream *s, const char *why, int timed_out)
 {
     struct txn *t = s->u.txn;
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     struct proxy *be = srv->be;
     log_debug("%s/%s: connect failed: %s", be->name, srv->name, why);
     if (!timed_out)
@@ -369,12 +369,12 @@ void connect_io(struct lb *lb, struct stream *s)
         if (rc != 1) {
             char why[256], msg[300];
             snprintf(msg, sizeof(msg), "TLS handshake failed: %s", tls_error(why, sizeof(why)));
-            log_warn("%s/%s: %s", stream_server(lb, s)->be->name, stream_server(lb, s)->name, msg);
+            log_warn("%s/%s: %s", stream_server(s)->be->name, stream_server(s)->name, msg);
             connect_failed(lb, s, msg, 0);
             return;
         }
     }
     s->timers[TIMER_TC] = lb_now_ms(lb) - s->t_start - s->timers[TIMER_TQ] - s->timers[TIMER_TW];
-    stick_store_request(lb, s);
+    stick_store_request(s);
     txn_server_connected(lb, s);
 }

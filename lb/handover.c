@@ -45,8 +45,8 @@ static int movable(struct lb *lb, const struct stream *s, uint32_t successor)
         return s->state == ST_REPLY ? CANNOT : LATER; /* may become a tunnel */
     if (s->flags & (SF_CLI_EOF | SF_SRV_EOF | SF_CLI_SHUT | SF_SRV_SHUT))
         return CANNOT;
-    const struct server *srv = stream_server(lb, s);
-    const struct reg_object *fe = registry_object(&lb->reg, stream_frontend(lb, s)->fe_obj);
+    const struct server *srv = stream_server(s);
+    const struct reg_object *fe = registry_object(&lb->reg, stream_frontend(s)->fe_obj);
     const struct reg_object *so = registry_object(&lb->reg, srv->obj);
     if (fe->generation < successor || so->generation < successor)
         return CANNOT; /* the new configuration does not have them */
@@ -57,8 +57,8 @@ static void fill(struct lb *lb, const struct stream *s, struct handover_msg *m)
 {
     memset(m, 0, sizeof(*m));
     m->magic = HANDOVER_MAGIC;
-    m->fe_obj = stream_frontend(lb, s)->fe_obj;
-    m->srv_obj = stream_server(lb, s)->obj;
+    m->fe_obj = stream_frontend(s)->fe_obj;
+    m->srv_obj = stream_server(s)->obj;
     m->age_ms = lb_now_ms(lb) - s->t_start;
     m->bytes_in = s->bytes_in;
     m->bytes_out = s->bytes_out;

@@ -109,12 +109,12 @@ static void format_timer(uint32_t v, char *out, size_t size)
 
 void httplog_emit(struct lb *lb, struct stream *s, const char *term)
 {
-    struct listener *li = stream_listener(lb, s);
+    struct listener *li = stream_listener(s);
     enum lb_log_target target = target_of(lb, li->fe);
     if (target != LOG_TARGET_STDOUT && target != LOG_TARGET_STDERR)
         return;
 
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     struct proxy *be = srv ? srv->be : li->fe->backend;
     const struct txn *t = s->state == ST_TUNNEL ? NULL : s->u.txn;
     char client[64], date[64], timers[NTIMERS][16];

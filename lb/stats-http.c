@@ -142,7 +142,7 @@ static void serve(struct lb *lb, struct stream *s, const struct proxy *px, enum 
 
 int stats_http_serve(struct lb *lb, struct stream *s, const struct http_request *req)
 {
-    const struct proxy *fe = stream_frontend(lb, s);
+    const struct proxy *fe = stream_frontend(s);
     const struct proxy *px = stats_proxy(fe);
     const char *prom = prometheus_uri(fe);
     enum format fmt;

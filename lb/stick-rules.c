@@ -53,9 +53,9 @@ struct server *stick_match_server(struct lb *lb, const struct stream *s, const s
     return srv && balance_server_persist_ok(srv) ? srv : NULL;
 }
 
-void stick_store_request(struct lb *lb, const struct stream *s)
+void stick_store_request(const struct stream *s)
 {
-    const struct server *srv = stream_server(lb, s);
+    const struct server *srv = stream_server(s);
     const struct proxy *be = srv->be;
     uint8_t buf[16];
     const uint8_t *key = be->stick.store && be->stick.table ? client_key(be, s, buf) : NULL;

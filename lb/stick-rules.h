@@ -36,7 +36,7 @@ struct server *stick_key_server(const struct lb *lb, const struct proxy *be, uin
 struct server *stick_match_server(struct lb *lb, const struct stream *s, const struct proxy *be);
 
 /* s is connected to its server: remember the client goes there. */
-void stick_store_request(struct lb *lb, const struct stream *s);
+void stick_store_request(const struct stream *s);
 
 /* Config: "stick-table ..." (argv[0] "stick-table") into *sc, or "stick
  * on|match|store-request src" (argv[0] "stick"). Return 0, or -1 with the

@@ -205,7 +205,7 @@ struct stream *stream_adopt_tunnel(struct lb *lb, struct listener *li, struct se
 /* A transfer cut short counts against whoever cut it. */
 static void count_abort(struct lb *lb, struct stream *s, const char *term)
 {
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     if (term == NULL || srv == NULL || term[1] != 'D')
         return;
     int client = term[0] == 'C' || term[0] == 'c';
@@ -238,8 +238,8 @@ void stream_close(struct lb *lb, struct stream *s, const char *term)
         txn_free(lb, s->u.txn);
 
     lb->actconn--;
-    stream_frontend(lb, s)->feconn--;
-    ctr_sub(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->cur, 1);
+    stream_frontend(s)->feconn--;
+    ctr_sub(&lb_ctr(lb, stream_frontend(s)->fe_obj)->cur, 1);
     s->state = ST_DEAD;
     s->u.dead_next = lb->dead;
     lb->dead = s;

@@ -156,11 +156,10 @@ void stream_close_all(struct lb *lb, const char *term);
 /* Timeout expiry for every stream queue. */
 void stream_timeout(struct timeq *q, struct timeq_entry *e);
 
-/* The server of a stream (or NULL), its listener, its frontend. The stream
- * names them itself: lb is unused, so that callers need not know how. */
-static inline struct server *stream_server(const struct lb *lb, const struct stream *s)
+/* The server of a stream (or NULL), its listener, its frontend: the
+ * watchers' data pointers name them. */
+static inline struct server *stream_server(const struct stream *s)
 {
-    (void)lb;
     return s->srv.data;
 }
 
@@ -169,24 +168,23 @@ static inline void stream_set_server(struct stream *s, struct server *srv)
     s->srv.data = srv;
 }
 
-static inline struct listener *stream_listener(const struct lb *lb, const struct stream *s)
+static inline struct listener *stream_listener(const struct stream *s)
 {
-    (void)lb;
     return s->cli.data;
 }
 
-static inline struct proxy *stream_frontend(const struct lb *lb, const struct stream *s)
+static inline struct proxy *stream_frontend(const struct stream *s)
 {
-    return stream_listener(lb, s)->fe;
+    return stream_listener(s)->fe;
 }
 
 /* Bytes received from the client (in) or sent to it (out): the stream's
  * count for the log, and the counters of its frontend, backend and server. */
 static inline void stream_count_in(struct lb *lb, struct stream *s, uint64_t n)
 {
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     s->bytes_in += n;
-    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->bytes_in, n);
+    ctr_add(&lb_ctr(lb, stream_frontend(s)->fe_obj)->bytes_in, n);
     if (srv) {
         ctr_add(&lb_ctr(lb, srv->obj)->bytes_in, n);
         ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_in, n);
@@ -195,9 +193,9 @@ static inline void stream_count_in(struct lb *lb, struct stream *s, uint64_t n)
 
 static inline void stream_count_out(struct lb *lb, struct stream *s, uint64_t n)
 {
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     s->bytes_out += n;
-    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->bytes_out, n);
+    ctr_add(&lb_ctr(lb, stream_frontend(s)->fe_obj)->bytes_out, n);
     if (srv) {
         ctr_add(&lb_ctr(lb, srv->obj)->bytes_out, n);
         ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_out, n);

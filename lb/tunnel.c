@@ -52,8 +52,8 @@ static void pend_trim(struct lb *lb, struct stream *s)
 
 void tunnel_free(struct lb *lb, struct stream *s)
 {
-    struct server *srv = stream_server(lb, s);
-    uint32_t objs[3] = { stream_frontend(lb, s)->fe_obj, srv->be->be_obj, srv->obj };
+    struct server *srv = stream_server(s);
+    uint32_t objs[3] = { stream_frontend(s)->fe_obj, srv->be->be_obj, srv->obj };
     for (int i = 0; i < 3; i++)
         ctr_sub(&lb_ctr(lb, objs[i])->tunnels_cur, 1);
     if (s->u.pend) {
@@ -179,7 +179,7 @@ static void tunnel_update(struct lb *lb, struct stream *s, int moved)
         srv |= EV_WRITE;
     stream_watch(lb, s, cli, srv);
 
-    struct proxy *fe = stream_frontend(lb, s), *be = stream_server(lb, s)->be;
+    struct proxy *fe = stream_frontend(s), *be = stream_server(s)->be;
     if (moved && (s->flags & (SF_CLI_EOF | SF_SRV_EOF)) && s->tq.q != lb_timeq(lb, to_fin(fe, be)))
         stream_set_timeout(lb, s, to_fin(fe, be));
     else if (moved)
@@ -189,8 +189,8 @@ static void tunnel_update(struct lb *lb, struct stream *s, int moved)
 /* A tunnel opens (or arrives from another worker): counted as open. */
 static void count_open(struct lb *lb, struct stream *s, int established)
 {
-    struct server *srv = stream_server(lb, s);
-    uint32_t objs[3] = { stream_frontend(lb, s)->fe_obj, srv->be->be_obj, srv->obj };
+    struct server *srv = stream_server(s);
+    uint32_t objs[3] = { stream_frontend(s)->fe_obj, srv->be->be_obj, srv->obj };
     for (int i = 0; i < 3; i++) {
         struct stats_counters *c = lb_ctr(lb, objs[i]);
         ctr_add(&c->tunnels_cur, 1);
@@ -204,7 +204,7 @@ void tunnel_adopt(struct lb *lb, struct stream *s)
     s->state = ST_TUNNEL;
     s->u.pend = NULL;
     count_open(lb, s, 0);
-    stream_set_timeout(lb, s, to_tunnel(stream_frontend(lb, s), stream_server(lb, s)->be));
+    stream_set_timeout(lb, s, to_tunnel(stream_frontend(s), stream_server(s)->be));
     stream_watch(lb, s, EV_READ, EV_READ);
 }
 
@@ -237,7 +237,7 @@ void tunnel_start(struct lb *lb, struct stream *s, struct rbuf *head, struct pbu
         pbuf_put(&lb->pool, to_cli);
         pbuf_put(&lb->pool, to_srv);
     }
-    stream_set_timeout(lb, s, to_tunnel(stream_frontend(lb, s), stream_server(lb, s)->be));
+    stream_set_timeout(lb, s, to_tunnel(stream_frontend(s), stream_server(s)->be));
     tunnel_io(lb, s, EV_WRITE, EV_WRITE);
 }
 

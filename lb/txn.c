@@ -135,9 +135,9 @@ static const char *reply_text(int status)
 static void count_response(struct lb *lb, struct stream *s, int status, int from_server)
 {
     unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 - 1 : 5;
-    struct server *srv = stream_server(lb, s);
-    struct proxy *be = stream_frontend(lb, s)->backend;
-    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->hrsp[cls], 1);
+    struct server *srv = stream_server(s);
+    struct proxy *be = stream_frontend(s)->backend;
+    ctr_add(&lb_ctr(lb, stream_frontend(s)->fe_obj)->hrsp[cls], 1);
     if (from_server && srv)
         ctr_add(&lb_ctr(lb, srv->obj)->hrsp[cls], 1);
     if (from_server || (s->flags & SF_ASSIGNED))
@@ -155,8 +155,8 @@ void txn_answer(struct lb *lb, struct stream *s, int status, const char *term,
     }
     count_response(lb, s, status, 0);
     if (status == 400 || status == 408 || status == 431)
-        ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->ereq, 1);
-    struct server *srv = stream_server(lb, s);
+        ctr_add(&lb_ctr(lb, stream_frontend(s)->fe_obj)->ereq, 1);
+    struct server *srv = stream_server(s);
     if ((status == 502 || status == 504) && srv && (s->flags & SF_SLOT)) {
         ctr_add(&lb_ctr(lb, srv->obj)->eresp, 1);
         ctr_add(&lb_ctr(lb, srv->be->be_obj)->eresp, 1);
@@ -189,7 +189,7 @@ void txn_answer(struct lb *lb, struct stream *s, int status, const char *term,
     t->term[0] = term[0];
     t->term[1] = term[1];
     s->state = ST_REPLY;
-    stream_set_timeout(lb, s, to_reply(stream_frontend(lb, s)));
+    stream_set_timeout(lb, s, to_reply(stream_frontend(s)));
     txn_io(lb, s, EV_WRITE, 0);
 }
 
@@ -266,10 +266,10 @@ static int named_by_connection(const struct http_header *fields, size_t n,
 
 /* The request head as the server gets it: hop-by-hop fields replaced by
  * "Connection: close" (or the upgrade), X-Forwarded-For/-Proto added. */
-static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct txn *t,
+static struct rbuf *build_request_head(struct stream *s, struct txn *t,
                                        const struct http_request *req)
 {
-    struct proxy *fe = stream_frontend(lb, s);
+    struct proxy *fe = stream_frontend(s);
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb, "%.*s %.*s HTTP/1.%d\r\n", (int)req->method_len, req->method,
                   (int)req->target_len, req->target, req->minor_version);
@@ -291,7 +291,7 @@ static struct rbuf *build_request_head(struct lb *lb, struct stream *s, struct t
         strbuf_printf(&sb, "X-Forwarded-For: %s\r\n", ip);
     }
     strbuf_printf(&sb, "X-Forwarded-Proto: %s\r\n\r\n",
-                  stream_listener(lb, s)->tls ? "https" : "http");
+                  stream_listener(s)->tls ? "https" : "http");
     struct rbuf *b = rbuf_from(&sb);
     strbuf_free(&sb);
     return b;
@@ -347,7 +347,7 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
 
     struct http_framing framing;
     if (http_request_check(req, &framing) != 0) {
-        log_debug("%s: 400: %s", stream_frontend(lb, s)->name, req->error);
+        log_debug("%s: 400: %s", stream_frontend(s)->name, req->error);
         txn_reply(lb, s, 400, "PR");
         return;
     }
@@ -356,8 +356,8 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
         return;
     t->upgrade = http_header_has_token(req, "upgrade", "websocket") &&
                  http_header_has_token(req, "connection", "upgrade");
-    struct proxy *fe = stream_frontend(lb, s);
-    if (fe->redirect_https && !stream_listener(lb, s)->tls && !t->upgrade) {
+    struct proxy *fe = stream_frontend(s);
+    if (fe->redirect_https && !stream_listener(s)->tls && !t->upgrade) {
         /* "redirect scheme https": the same URL over https (WebSocket upgrades,
          * which may not follow redirects, are served). */
         const struct http_header *host = http_header_find(req, "host");
@@ -372,7 +372,7 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
         return;
     }
     if (t->upgrade && (framing.chunked || framing.content_length > 0)) {
-        log_debug("%s: 400: WebSocket upgrade with a body", stream_frontend(lb, s)->name);
+        log_debug("%s: 400: WebSocket upgrade with a body", stream_frontend(s)->name);
         txn_reply(lb, s, 400, "PR");
         return;
     }
@@ -386,7 +386,7 @@ static void process_request(struct lb *lb, struct stream *s, struct http_request
     persist_request(lb, t, fe->backend, req);
     t->keepalive = req->minor_version == 1 && !http_header_has_token(req, "connection", "close");
     http_body_init(&t->req_body, &framing);
-    t->to_srv = build_request_head(lb, s, t, req);
+    t->to_srv = build_request_head(s, t, req);
     if (t->to_srv == NULL) {
         txn_reply(lb, s, 500, "RR");
         return;
@@ -406,17 +406,17 @@ static void parse_request(struct lb *lb, struct stream *s)
     ssize_t r = http_parse_request((const char *)t->req->data + t->req->head, pbuf_len(t->req), &req);
     if (r == HTTP_INCOMPLETE) {
         if (pbuf_len(t->req) >= t->req->size) {
-            log_debug("%s: 431: request head over %u bytes", stream_frontend(lb, s)->name, t->req->size);
+            log_debug("%s: 431: request head over %u bytes", stream_frontend(s)->name, t->req->size);
             txn_reply(lb, s, 431, "PR");
         }
         return;
     }
     if (r == HTTP_BAD_REQUEST || r == HTTP_TOO_MANY_HEADERS) {
-        log_debug("%s: %d: %s", stream_frontend(lb, s)->name, r == HTTP_BAD_REQUEST ? 400 : 431, req.error);
+        log_debug("%s: %d: %s", stream_frontend(s)->name, r == HTTP_BAD_REQUEST ? 400 : 431, req.error);
         txn_reply(lb, s, r == HTTP_BAD_REQUEST ? 400 : 431, "PR");
         return;
     }
-    ctr_add(&lb_ctr(lb, stream_frontend(lb, s)->fe_obj)->req_tot, 1);
+    ctr_add(&lb_ctr(lb, stream_frontend(s)->fe_obj)->req_tot, 1);
     process_request(lb, s, &req, r);
 }
 
@@ -426,7 +426,7 @@ static void next_request_arrives(struct lb *lb, struct stream *s)
 {
     s->flags &= (uint8_t)~SF_KA_WAIT;
     s->t_start = lb_now_ms(lb);
-    stream_set_timeout(lb, s, to_http_request(stream_frontend(lb, s)));
+    stream_set_timeout(lb, s, to_http_request(stream_frontend(s)));
 }
 
 static void read_request(struct lb *lb, struct stream *s)
@@ -462,7 +462,7 @@ static void read_request(struct lb *lb, struct stream *s)
  * until its first byte). */
 static void begin_request(struct lb *lb, struct stream *s, int kept_alive)
 {
-    struct proxy *fe = stream_frontend(lb, s);
+    struct proxy *fe = stream_frontend(s);
     s->state = ST_REQ;
     stream_set_server(s, NULL);
     s->t_start = lb_now_ms(lb);
@@ -530,7 +530,7 @@ static void txn_complete(struct lb *lb, struct stream *s)
 static struct rbuf *build_response_head(struct lb *lb, struct stream *s, struct txn *t,
                                         const struct http_response *rsp)
 {
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     struct strbuf sb = STRBUF_INIT;
     strbuf_printf(&sb, "HTTP/1.1 %d %.*s\r\n", rsp->status, (int)rsp->reason_len, rsp->reason);
     for (size_t i = 0; i < rsp->num_headers; i++) {
@@ -581,8 +581,8 @@ static int process_response(struct lb *lb, struct stream *s)
         rsp.error = "response head too large";
     }
     if (r < 0) {
-        log_warn("%s/%s: invalid response: %s", stream_server(lb, s)->be->name,
-                 stream_server(lb, s)->name, rsp.error);
+        log_warn("%s/%s: invalid response: %s", stream_server(s)->be->name,
+                 stream_server(s)->name, rsp.error);
         txn_reply(lb, s, 502, "PH");
         return 1;
     }
@@ -590,7 +590,7 @@ static int process_response(struct lb *lb, struct stream *s)
     if (rsp.status == 101) {
         if (!valid_switch(t, &rsp) || t->to_srv || !http_body_done(&t->req_body)) {
             log_warn("%s/%s: refused a 101 that does not complete the client's WebSocket handshake",
-                     stream_server(lb, s)->be->name, stream_server(lb, s)->name);
+                     stream_server(s)->be->name, stream_server(s)->name);
             txn_reply(lb, s, 502, "PH");
             return 1;
         }
@@ -600,7 +600,7 @@ static int process_response(struct lb *lb, struct stream *s)
         /* The 101 and whatever followed it go to the client as they came,
          * but for a persistence cookie's Set-Cookie. */
         struct rbuf *head = NULL;
-        if (stream_server(lb, s)->be->ck.name) {
+        if (stream_server(s)->be->ck.name) {
             if ((head = build_response_head(lb, s, t, &rsp)) == NULL) {
                 txn_reply(lb, s, 500, "RH");
                 return 1;
@@ -627,8 +627,8 @@ static int process_response(struct lb *lb, struct stream *s)
 
     struct http_framing framing;
     if (http_response_framing(&rsp, t->head_request, &framing) != 0) {
-        log_warn("%s/%s: invalid response: %s", stream_server(lb, s)->be->name,
-                 stream_server(lb, s)->name, rsp.error);
+        log_warn("%s/%s: invalid response: %s", stream_server(s)->be->name,
+                 stream_server(s)->name, rsp.error);
         txn_reply(lb, s, 502, "PH");
         return 1;
     }
@@ -646,7 +646,7 @@ static int process_response(struct lb *lb, struct stream *s)
     pbuf_consume(t->rsp, (uint32_t)r);
     t->rsp_fwd = 0;
     t->rsp_head_done = 1;
-    stream_set_timeout(lb, s, to_data(stream_frontend(lb, s), stream_server(lb, s)->be));
+    stream_set_timeout(lb, s, to_data(stream_frontend(s), stream_server(s)->be));
     return 0;
 }
 
@@ -793,7 +793,7 @@ static void http_pump(struct lb *lb, struct stream *s, int cli_revents, int srv_
 
 void txn_server_connected(struct lb *lb, struct stream *s)
 {
-    struct server *srv = stream_server(lb, s);
+    struct server *srv = stream_server(s);
     ctr_add(&lb_ctr(lb, srv->obj)->req_tot, 1);
     ctr_add(&lb_ctr(lb, srv->be->be_obj)->req_tot, 1);
     /* What the client sent of this request before it had a server (the
@@ -801,7 +801,7 @@ void txn_server_connected(struct lb *lb, struct stream *s)
     ctr_add(&lb_ctr(lb, srv->obj)->bytes_in, s->bytes_in);
     ctr_add(&lb_ctr(lb, srv->be->be_obj)->bytes_in, s->bytes_in);
     s->state = ST_HTTP;
-    stream_set_timeout(lb, s, stream_server(lb, s)->be->to.server);
+    stream_set_timeout(lb, s, stream_server(s)->be->to.server);
     http_pump(lb, s, 0, EV_WRITE);
 }
 

@@ -214,7 +214,7 @@ static void kill_server_streams(struct lb *lb, const struct server *s)
     struct stream **all = stream_list(lb, &n);
     for (size_t i = 0; i < n; i++) {
         struct stream *st = all[i];
-        if (st->state != ST_DEAD && st->state != ST_QUEUED && stream_server(lb, st) == s) {
+        if (st->state != ST_DEAD && st->state != ST_QUEUED && stream_server(st) == s) {
             stream_close(lb, st, "KD");
             killed++;
         }

@@ -87,7 +87,7 @@ static struct stream6 client_v6(uint8_t last)
 static void served(struct stream *s, uint16_t to)
 {
     stream_set_server(s, by_index[to]);
-    stick_store_request(&lb, s);
+    stick_store_request(s);
     stream_set_server(s, NULL);
 }
 
